@@ -1,0 +1,44 @@
+# The two commands that matter: `make run` and `make test`. Everything they need is installed
+# by scripts/install_deps.sh, which only installs what is missing.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export DATABASE_URL_TEST ?= postgres://root@127.0.0.1:5432/leanvibe_billing
+
+.PHONY: run test deps deps-run services lint format bench migrate clean-test-dbs
+
+deps-run:
+	@scripts/install_deps.sh run
+
+deps:
+	@scripts/install_deps.sh dev
+
+run: deps-run
+	@scripts/run.sh
+
+services:
+	@scripts/ensure_services.sh
+
+test: deps services
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} DJANGO_SETTINGS_MODULE=billing_project.settings.test \
+	  $(PY) -m pytest -n 2 -p no:randomly; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	  [ $$rc -eq 0 ] || exit $$rc
+	$(MAKE) --no-print-directory lint
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+	DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
+	DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+bench: deps services
+	@scripts/bench.sh
+
+clean-test-dbs:
+	psql -h 127.0.0.1 -U root -d postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE '%leanvibe_billing%'" | \
+	  while read db; do psql -h 127.0.0.1 -U root -d postgres -qc "DROP DATABASE \"$$db\" WITH (FORCE)"; done

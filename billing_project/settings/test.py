@@ -1,0 +1,37 @@
+"""Test settings: real PostgreSQL and Redis, tasks eager, mail in memory, no Stripe by default."""
+
+from billing_project.settings.base import *
+from billing_project.settings.base import env
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://root@127.0.0.1:5432/leanvibe_billing")
+}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Each xdist worker gets its own Redis database (15, 14, ...) so flushes stay local.
+_worker = env("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw")
+REDIS_URL = env(
+    "REDIS_URL",
+    default=f"redis://127.0.0.1:6379/{15 - int(_worker) % 8 if _worker.isdigit() else 15}",
+)
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+    }
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = False
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STRIPE_SECRET_KEY = ""
+STRIPE_TEST_SECRET_KEY = ""
+STRIPE_PUBLISHABLE_KEY = ""
+STRIPE_WEBHOOK_SECRET = ""
+STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens: tests opt in to localstripe
+STRIPE_TIMEOUT_SECONDS = 5.0
+MEDIA_ROOT = env("TEST_MEDIA_ROOT", default="/tmp/leanvibe-billing-test-media")
+LOGGING["root"]["level"] = "WARNING"

@@ -1,0 +1,22 @@
+import decimal
+import uuid
+
+import orjson
+from rest_framework.renderers import JSONRenderer
+
+
+def _default(value):
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError
+
+
+class FastJSONRenderer(JSONRenderer):
+    """orjson renderer. Datetimes are rendered by serializers as ISO 8601 `...Z` strings."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)

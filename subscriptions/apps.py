@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class SubscriptionsConfig(AppConfig):
+    name = "subscriptions"
+    verbose_name = "Tenants, catalog and subscriptions"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from subscriptions import schema  # noqa: F401  (registers the OpenAPI auth extension)

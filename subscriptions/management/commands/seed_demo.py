@@ -1,0 +1,59 @@
+"""Loads a demo tenant and prints an admin login and two API tokens. Safe to run again."""
+
+import os
+
+from django.core.management.base import BaseCommand
+
+from billing_project.shared.clock import utcnow
+from subscriptions.models import Tenant
+from subscriptions.services.tenants import tenant_create
+from subscriptions.services.tokens import api_token_create, staff_user_get_or_create
+
+DEMO_TENANT_NAME = "Demo Tenant Inc."
+DEMO_EMAIL = "billing@demo-tenant.example"
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenant, a staff login and API tokens (prints them)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet-tokens", action="store_true", help="do not create tokens")
+
+    def handle(self, *args, **options):
+        now = utcnow()
+        username = os.environ.get("DEMO_ADMIN_USERNAME", "admin")
+        password = os.environ.get("DEMO_ADMIN_PASSWORD", "admin")
+        user = staff_user_get_or_create(username=username)
+        if not user.has_usable_password() or not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        tenant = Tenant.objects.filter(name=DEMO_TENANT_NAME).first()
+        if tenant is None:
+            tenant = tenant_create(
+                name=DEMO_TENANT_NAME,
+                email=DEMO_EMAIL,
+                country="US",
+                state="CA",
+                postal_code="94105",
+                address_line1="1 Demo Way",
+                city="San Francisco",
+                now=now,
+            )
+        self._seed_domain(tenant=tenant, now=now)
+        if options["quiet_tokens"]:
+            return
+        _, staff_token = api_token_create(role="staff", user=user, name="demo", now=now)
+        _, tenant_token = api_token_create(role="tenant_admin", tenant=tenant, name="demo", now=now)
+        self.stdout.write(
+            "\nLeanVibe Billing demo\n"
+            f"  admin:        http://127.0.0.1:8000/admin/  (login {username} / {password})\n"
+            f"  API docs:     http://127.0.0.1:8000/api/v1/billing/docs/\n"
+            f"  demo tenant:  {tenant.id}\n"
+            f"  staff token:  {staff_token}\n"
+            f"  tenant_admin token (demo tenant): {tenant_token}\n"
+            "  try: curl -H 'Authorization: Bearer <token>' "
+            "http://127.0.0.1:8000/api/v1/billing/plans\n"
+        )
+
+    def _seed_domain(self, *, tenant, now):
+        """Hook for later data (subscription, usage); idempotent."""

@@ -1,0 +1,192 @@
+"""Pure pricing: plan fees in advance, overages in arrears, prorations and coupon discounts."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from billing_project.shared.money import currency_exponent, format_money, round_minor
+from subscriptions.pricing.coupons import CouponTerms, coupon_applies, coupon_discount
+from subscriptions.pricing.lines import PricedLine, PricedPeriod, decimal_str
+from subscriptions.pricing.periods import Period, period_days
+from subscriptions.pricing.proration import prorate, remaining_days
+
+
+@dataclass(frozen=True, slots=True)
+class MetricTerms:
+    metric: str
+    included: Decimal
+    unit_price: Decimal  # minor units per unit, may be fractional
+
+    def __post_init__(self) -> None:
+        for name in ("included", "unit_price"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Decimal | int):
+                raise TypeError(f"{name} must be a Decimal")
+            if not Decimal(value).is_finite() or value < 0:
+                raise ValueError(f"{name} must be a finite amount >= 0")
+            object.__setattr__(self, name, Decimal(value))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTerms:
+    plan_name: str
+    amount: int  # monthly fee, minor units
+    currency: str
+    metrics: tuple[MetricTerms, ...] = ()
+
+    def __post_init__(self) -> None:
+        currency_exponent(self.currency)
+        object.__setattr__(self, "currency", self.currency.lower())
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+
+
+def _whole_fee(*, plan: PlanTerms, period: Period) -> PricedLine:
+    return PricedLine(
+        kind="plan_fee",
+        description=f"{plan.plan_name} plan",
+        quantity=Decimal(1),
+        unit_price=Decimal(plan.amount),
+        amount=plan.amount,
+        period=period,
+    )
+
+
+def price_plan_fee(
+    *,
+    plan: PlanTerms,
+    period: Period,
+    remaining_days: int | None = None,
+    period_days: int | None = None,
+) -> PricedLine:
+    """The plan fee for `period`, whole or prorated.
+
+    Without day counts, or when `remaining_days == period_days`, the line is the whole fee
+    (kind plan_fee). Otherwise it is `amount * remaining_days / period_days` (kind proration),
+    storing both day counts; get them from `proration.remaining_days` and `periods.period_days`.
+    """
+    if remaining_days is None or period_days is None:
+        if remaining_days is not None or period_days is not None:
+            raise ValueError("pass both remaining_days and period_days, or neither")
+        return _whole_fee(plan=plan, period=period)
+    if remaining_days == period_days:
+        return _whole_fee(plan=plan, period=period)
+    if not 0 <= remaining_days <= period_days:
+        raise ValueError("remaining_days must be within [0, period_days]")
+    amount = prorate(
+        amount=plan.amount, fraction=Fraction(remaining_days, period_days), currency=plan.currency
+    )
+    return PricedLine(
+        kind="proration",
+        description=f"{plan.plan_name} plan, {remaining_days} of {period_days} days",
+        quantity=Decimal(1),
+        unit_price=Decimal(amount),
+        amount=amount,
+        period=period,
+        numerator=remaining_days,
+        denominator=period_days,
+    )
+
+
+def price_overages(
+    *, plan: PlanTerms, usage: Mapping[str, Decimal], period: Period
+) -> tuple[PricedLine, ...]:
+    lines = []
+    for terms in plan.metrics:
+        measured = usage.get(terms.metric, Decimal(0))
+        if not isinstance(measured, Decimal | int) or isinstance(measured, bool):
+            raise TypeError(f"usage for {terms.metric} must be a Decimal")
+        measured = Decimal(measured)
+        overage = max(Decimal(0), measured - terms.included)
+        if overage <= 0:
+            continue
+        lines.append(
+            PricedLine(
+                kind="overage",
+                description=(
+                    f"{terms.metric}: {decimal_str(overage)} over "
+                    f"{decimal_str(terms.included)} included"
+                ),
+                quantity=overage,
+                unit_price=terms.unit_price,
+                amount=round_minor(overage * terms.unit_price, plan.currency),
+                period=period,
+                metric=terms.metric,
+                included=terms.included,
+                measured=measured,
+            )
+        )
+    return tuple(lines)
+
+
+def price_upgrade(
+    *, old: PlanTerms, new: PlanTerms, period: Period, at: datetime, tz: str
+) -> PricedLine:
+    """Charge `new - old` for the days left in `period` from the local date of `at`."""
+    if old.currency != new.currency:
+        raise ValueError("an upgrade cannot change the currency")
+    if new.amount < old.amount:
+        raise ValueError("a downgrade is not prorated: it takes effect at period end")
+    remaining = remaining_days(period=period, at=at, tz=tz)
+    total = period_days(period=period, tz=tz)
+    amount = prorate(
+        amount=new.amount - old.amount, fraction=Fraction(remaining, total), currency=new.currency
+    )
+    return PricedLine(
+        kind="proration",
+        description=(f"Upgrade {old.plan_name} to {new.plan_name}, {remaining} of {total} days"),
+        quantity=Decimal(1),
+        unit_price=Decimal(amount),
+        amount=amount,
+        period=period,
+        numerator=remaining,
+        denominator=total,
+    )
+
+
+def _discount_line(
+    *, coupon: CouponTerms, fee_line: PricedLine, currency: str
+) -> PricedLine | None:
+    discount = coupon_discount(terms=coupon, fee=fee_line.amount, currency=currency)
+    if discount == 0:
+        return None
+    if coupon.percent_off is not None:
+        label = f"{decimal_str(coupon.percent_off)}% off"
+    else:
+        label = f"{format_money(discount, currency)} off"
+    return PricedLine(
+        kind="discount",
+        description=f"Discount, {label}",
+        quantity=Decimal(1),
+        unit_price=Decimal(-discount),
+        amount=-discount,
+        period=fee_line.period,
+    )
+
+
+def price_period(
+    *,
+    plan: PlanTerms,
+    fee_period: Period | None,
+    usage_period: Period | None,
+    usage: Mapping[str, Decimal],
+    coupon: CouponTerms | None = None,
+    coupon_period_index: int = 0,
+) -> PricedPeriod:
+    """One period invoice: the fee for `fee_period` (in advance), its coupon discount, and
+    overages for `usage_period` (in arrears). `coupon_period_index` counts the periods since the
+    coupon was redeemed, the redemption's period being 0."""
+    lines: list[PricedLine] = []
+    if fee_period is not None:
+        fee_line = price_plan_fee(plan=plan, period=fee_period)
+        lines.append(fee_line)
+        if coupon is not None and coupon_applies(
+            terms=coupon, periods_since_redemption=coupon_period_index
+        ):
+            discount = _discount_line(coupon=coupon, fee_line=fee_line, currency=plan.currency)
+            if discount is not None:
+                lines.append(discount)
+    if usage_period is not None:
+        lines.extend(price_overages(plan=plan, usage=usage, period=usage_period))
+    return PricedPeriod(lines=tuple(lines), currency=plan.currency)

@@ -1,0 +1,59 @@
+"""Tenant field validation with pycountry (ISO codes) and python-stdnum (VAT ids)."""
+
+import zoneinfo
+from functools import lru_cache
+
+import pycountry
+from stdnum import vatin
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def clean_country(value: str) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError("Must be an ISO 3166-1 alpha-2 country code, e.g. US or DE.")
+    return code
+
+
+def clean_state(country: str, value: str) -> str:
+    code = (value or "").strip().upper()
+    if not code:
+        return ""
+    if code.startswith(f"{country}-"):
+        code = code[len(country) + 1 :]
+    subdivisions = pycountry.subdivisions.get(country_code=country) or []
+    if subdivisions and not any(s.code == f"{country}-{code}" for s in subdivisions):
+        raise ValueError(f"Unknown subdivision {code!r} for country {country}.")
+    return code
+
+
+def clean_timezone(value: str) -> str:
+    if value not in _timezones():
+        raise ValueError("Must be an IANA timezone, e.g. UTC or Europe/Berlin.")
+    return value
+
+
+def clean_currency(value: str) -> str:
+    code = (value or "").strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError("Must be an ISO 4217 currency code, e.g. usd.")
+    return code.lower()
+
+
+def clean_vat_id(country: str, value: str) -> str:
+    """Checks the format and checksum offline. A VAT id names its own country (DE..., FR...)."""
+    raw = (value or "").strip()
+    if not raw:
+        return ""
+    compact = raw.replace(" ", "").replace("-", "").replace(".", "").upper()
+    if compact[:2].isdigit() and country:
+        compact = ("EL" if country == "GR" else country) + compact
+    try:
+        return vatin.validate(compact)
+    except StdnumError as exc:
+        raise ValueError(f"Invalid VAT id: {exc}.") from None
