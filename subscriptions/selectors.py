@@ -25,3 +25,37 @@ def plan_by_id_or_slug(value) -> Plan | None:
 def tenant_list(*, tenant_id=None) -> QuerySet[Tenant]:
     tenants = Tenant.objects.all()
     return tenants.filter(pk=tenant_id) if tenant_id else tenants
+
+
+def subscription_live_for_tenant(*, tenant_id) -> "Subscription | None":
+    """The tenant's one live (not cancelled) subscription, with its plan and plan metrics."""
+    from subscriptions.models import Subscription
+
+    return (
+        Subscription.objects.select_related("plan", "tenant", "pending_plan")
+        .prefetch_related(
+            Prefetch("plan__plan_metrics", queryset=PlanMetric.objects.select_related("metric"))
+        )
+        .exclude(status="cancelled")
+        .filter(tenant_id=tenant_id)
+        .first()
+    )
+
+
+def plan_terms(plan: Plan):
+    """The pure pricing view of a plan (metrics from a prefetch when present)."""
+    from subscriptions.pricing import MetricTerms, PlanTerms
+
+    return PlanTerms(
+        plan_name=plan.name,
+        amount=plan.amount,
+        currency=plan.currency,
+        metrics=tuple(
+            MetricTerms(
+                metric=pm.metric.metric_type,
+                included=pm.included_quantity,
+                unit_price=pm.overage_unit_price,
+            )
+            for pm in plan.plan_metrics.all()
+        ),
+    )

@@ -1,6 +1,23 @@
 from subscriptions.models.catalog import Metric, Plan, PlanMetric
 from subscriptions.models.payment_methods import PaymentMethod
+from subscriptions.models.subscriptions import (
+    Coupon,
+    CouponRedemption,
+    Subscription,
+    SubscriptionChange,
+)
 from subscriptions.models.tenants import Tenant
 from subscriptions.models.tokens import ApiToken
 
-__all__ = ["ApiToken", "Metric", "PaymentMethod", "Plan", "PlanMetric", "Tenant"]
+__all__ = [
+    "ApiToken",
+    "Coupon",
+    "CouponRedemption",
+    "Metric",
+    "PaymentMethod",
+    "Plan",
+    "PlanMetric",
+    "Subscription",
+    "SubscriptionChange",
+    "Tenant",
+]
