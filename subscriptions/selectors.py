@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from subscriptions.models import Plan, PlanMetric, Tenant
+from subscriptions.models import Plan, PlanMetric, Subscription, Tenant
 
 
 def plan_list(*, include_inactive: bool = False) -> QuerySet[Plan]:
@@ -27,9 +27,8 @@ def tenant_list(*, tenant_id=None) -> QuerySet[Tenant]:
     return tenants.filter(pk=tenant_id) if tenant_id else tenants
 
 
-def subscription_live_for_tenant(*, tenant_id) -> "Subscription | None":
+def subscription_live_for_tenant(*, tenant_id) -> Subscription | None:
     """The tenant's one live (not cancelled) subscription, with its plan and plan metrics."""
-    from subscriptions.models import Subscription
 
     return (
         Subscription.objects.select_related("plan", "tenant", "pending_plan")
