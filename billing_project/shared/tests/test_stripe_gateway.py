@@ -39,15 +39,22 @@ def test_unreachable_stripe_is_unavailable_and_retryable(stripe_down):
     assert info.value.retryable is True
 
 
-def test_reset_client_follows_changed_settings(settings, stripe_enabled):
+def test_reset_client_follows_changed_settings(settings):
     import stripe
 
-    first = stripe_gateway.client()
-    assert stripe.api_base == stripe_enabled
+    settings.STRIPE_SECRET_KEY = TEST_SECRET_KEY
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
     stripe_gateway.reset_client()
+    first = stripe_gateway.client()
+    assert (stripe.api_base, stripe.api_key) == ("http://127.0.0.1:9", TEST_SECRET_KEY)
+    settings.STRIPE_API_BASE = "http://127.0.0.1:10"
+    stripe_gateway.reset_client()
     assert stripe_gateway.client() is not first
-    assert stripe.api_base == "http://127.0.0.1:9"
+    # dj-stripe's calls go through the global module: it follows too.
+    assert stripe.api_base == "http://127.0.0.1:10"
+    settings.STRIPE_SECRET_KEY = ""
+    stripe_gateway.reset_client()
+    assert stripe.api_key is None
 
 
 @pytest.mark.stripe
