@@ -25,11 +25,6 @@ class PaymentMethodCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="Staff only: the tenant to attach it to."
     )
 
-    def validate_type(self, value):
-        if not isinstance(self.initial_data.get("type", "card"), str):
-            raise serializers.ValidationError('"card" is the only accepted type.')
-        return value
-
 
 class PaymentMethodSerializer(serializers.ModelSerializer):
     class Meta:
