@@ -86,9 +86,10 @@ def test_create_tenant_bad_input_is_a_command_error(extra):
     assert Tenant.objects.count() == 0
 
 
-def test_create_tenant_bad_email_is_a_command_error():
+@pytest.mark.parametrize("email", ["nope", "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "example"])
+def test_create_tenant_bad_email_is_a_command_error(email):
     with pytest.raises(CommandError, match="email"):
-        run("create_tenant", "--name", "Bad", "--email", "nope")
+        run("create_tenant", "--name", "Bad", "--email", email)
     assert Tenant.objects.count() == 0
 
 

@@ -52,3 +52,10 @@ def test_spectacular_validates_without_warnings(tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
     schema = yaml.safe_load(target.read_text())
     assert set(schema["paths"]) >= API_PATHS
+
+
+def test_tenant_list_documents_the_tenant_id_filter(anon_client):
+    schema = yaml.safe_load(anon_client.get("/api/v1/billing/schema/").content)
+    params = schema["paths"]["/api/v1/billing/tenants"]["get"]["parameters"]
+    tenant_id = next(p for p in params if p["name"] == "tenant_id")
+    assert (tenant_id["in"], tenant_id["schema"]["format"]) == ("query", "uuid")

@@ -360,3 +360,30 @@ def test_empty_patch_changes_nothing(tenant, tenant_admin_client):
     response = tenant_admin_client.patch(f"tenants/{tenant.id}", {})
     assert response.status_code == 200
     assert response.json()["name"] == tenant.name
+
+
+def test_overlong_email_is_400_not_500(staff_client, tenant, tenant_admin_client):
+    email = "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "example"
+    assert len(email) > 254
+    assert_400(staff_client.post("tenants", {**MINIMAL, "email": email}), "email")
+    assert Tenant.objects.count() == 1
+    assert_400(tenant_admin_client.patch(f"tenants/{tenant.id}", {"email": email}), "email")
+
+
+def test_tenant_with_children_cannot_become_a_child(staff_client, make_tenant):
+    group = make_tenant(name="Group")
+    parent = make_tenant(name="Parent")
+    make_tenant(name="Child", parent=parent)
+    response = staff_client.patch(f"tenants/{parent.id}", {"parent_id": str(group.id)})
+    assert_400(response, "parent_id")
+    parent.refresh_from_db()
+    assert parent.parent_id is None
+
+
+def test_staff_list_filters_by_tenant_id(staff_client, make_tenant):
+    wanted, _other = make_tenant(), make_tenant()
+    body = staff_client.get("tenants", {"tenant_id": str(wanted.id)}).json()
+    assert [t["id"] for t in body["results"]] == [str(wanted.id)]
+    assert body["count"] == 1
+    response = staff_client.get("tenants", {"tenant_id": "nope"})
+    assert_400(response, "tenant_id")
