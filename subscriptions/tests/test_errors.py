@@ -205,3 +205,15 @@ def test_conflict_is_json_409(staff_client):
     body = assert_error(response, 409, "plan_exists")
     assert "errors" not in body
     assert Plan.objects.filter(slug="developer").count() == 1
+
+
+def test_trailing_slash_is_accepted_on_resources(staff_client, tenant):
+    assert staff_client.get("/api/v1/billing/plans/").status_code == 200
+    assert staff_client.get(f"/api/v1/billing/tenants/{tenant.id}/").status_code == 200
+    response = staff_client.post("/api/v1/billing/tenants/", VALID_TENANT)
+    assert response.status_code == 201
+
+
+def test_page_out_of_range_is_json_404(staff_client):
+    assert_error(staff_client.get("plans", {"page": 99}), 404, "not_found")
+    assert_error(staff_client.get("plans", {"page": "x"}), 404, "not_found")
