@@ -29,7 +29,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
-	DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
+	DATABASE_URL=sqlite:///:memory: DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 	DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 format:
