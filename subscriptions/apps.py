@@ -5,6 +5,3 @@ class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
     verbose_name = "Tenants, catalog and subscriptions"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self):
-        from subscriptions import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -53,3 +53,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+# Registers the OpenAPI description of this class; imported here (not at start-up) to keep
+# management commands fast: DRF loads this module only when a view first runs.
+from subscriptions import schema  # noqa: E402, F401
