@@ -58,3 +58,19 @@ def plan_terms(plan: Plan):
             for pm in plan.plan_metrics.all()
         ),
     )
+
+
+def subscription_list(*, tenant_id=None, status: str | None = None) -> QuerySet[Subscription]:
+    subs = Subscription.objects.select_related(
+        "plan", "tenant", "coupon_redemption__coupon"
+    ).order_by("-created_at", "id")
+    if tenant_id:
+        subs = subs.filter(tenant_id=tenant_id)
+    if status:
+        subs = subs.filter(status=status)
+    return subs
+
+
+def subscription_get(*, subscription_id, tenant_id=None) -> Subscription | None:
+    """A tenant-scoped lookup: another tenant's id is simply not found."""
+    return subscription_list(tenant_id=tenant_id).filter(pk=subscription_id).first()

@@ -133,6 +133,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentTermsEnum": "subscriptions.models.tenants.PaymentTerms",
         "TenantStatusEnum": "subscriptions.models.tenants.TenantStatus",
         "ServiceLevelEnum": "subscriptions.models.tenants.ServiceLevel",
+        "SubscriptionStatusEnum": "subscriptions.models.subscriptions.SubscriptionStatus",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

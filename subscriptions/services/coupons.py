@@ -1,0 +1,125 @@
+"""Coupons: creation, redemption (counted with F(), capped by max_redemptions) and terms."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from billing_project.shared.errors import Conflict, ValidationFailed
+from subscriptions import validation
+from subscriptions.models import Coupon, CouponRedemption, Subscription
+from subscriptions.pricing import CouponTerms, coupon_applies
+
+
+def coupon_create(
+    *,
+    code: str,
+    now: datetime,
+    duration: str,
+    percent_off: Decimal | None = None,
+    amount_off: int | None = None,
+    currency: str | None = None,
+    duration_in_months: int | None = None,
+    max_redemptions: int | None = None,
+    expires_at: datetime | None = None,
+    name: str = "",
+) -> Coupon:
+    code = (code or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not code:
+        errors["code"] = ["This field may not be blank."]
+    if currency:
+        try:
+            currency = validation.clean_currency(currency)
+        except ValueError as exc:
+            errors["currency"] = [str(exc)]
+    if amount_off is not None and not currency:
+        currency = "usd"
+    if expires_at is not None and expires_at <= now:
+        errors["expires_at"] = ["Must be in the future."]
+    try:
+        CouponTerms(
+            percent_off=percent_off,
+            amount_off=amount_off,
+            currency=currency or None,
+            duration=duration,
+            duration_in_months=duration_in_months,
+        )
+    except (TypeError, ValueError) as exc:
+        errors.setdefault("non_field_errors", []).append(str(exc))
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
+    try:
+        with transaction.atomic():
+            return Coupon.objects.create(
+                code=code,
+                name=name,
+                percent_off=percent_off,
+                amount_off=amount_off,
+                currency=(currency or "") if amount_off is not None else "",
+                duration=duration,
+                duration_in_months=duration_in_months,
+                max_redemptions=max_redemptions,
+                expires_at=expires_at,
+                created_at=now,
+            )
+    except IntegrityError:
+        raise Conflict(f"A coupon with code {code!r} exists.", code="coupon_exists") from None
+
+
+def _invalid(reason: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, code="invalid_coupon", errors={"coupon_code": [reason]})
+
+
+def coupon_redeem(
+    *, code: str, subscription: Subscription, now: datetime, currency: str
+) -> CouponRedemption:
+    """Redeem inside the caller's transaction. Unknown/expired/exhausted -> 400 with the reason."""
+    coupon = Coupon.objects.select_for_update().filter(code__iexact=(code or "").strip()).first()
+    if coupon is None or not coupon.active:
+        raise _invalid("unknown", f"Unknown coupon code {code!r}.")
+    if coupon.expires_at is not None and coupon.expires_at <= now:
+        raise _invalid("expired", f"Coupon {coupon.code} expired.")
+    if coupon.amount_off is not None and coupon.currency and coupon.currency != currency:
+        raise _invalid("currency_mismatch", f"Coupon {coupon.code} is in {coupon.currency}.")
+    claimed = (
+        Coupon.objects.filter(pk=coupon.pk)
+        .filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))
+        .update(times_redeemed=F("times_redeemed") + 1)
+    )
+    if not claimed:
+        raise _invalid("exhausted", f"Coupon {coupon.code} has no redemptions left.")
+    return CouponRedemption.objects.create(
+        coupon=coupon,
+        subscription=subscription,
+        tenant_id=subscription.tenant_id,
+        first_period_index=subscription.period_index,
+        redeemed_at=now,
+    )
+
+
+def coupon_terms(coupon: Coupon) -> CouponTerms:
+    return CouponTerms(
+        percent_off=coupon.percent_off,
+        amount_off=coupon.amount_off,
+        currency=coupon.currency or None,
+        duration=coupon.duration,
+        duration_in_months=coupon.duration_in_months,
+    )
+
+
+def coupon_for_period(*, subscription: Subscription, period_index: int) -> CouponTerms | None:
+    redemption = (
+        CouponRedemption.objects.select_related("coupon").filter(subscription=subscription).first()
+    )
+    if redemption is None:
+        return None
+    terms = coupon_terms(redemption.coupon)
+    since = period_index - redemption.first_period_index
+    return (
+        terms
+        if since >= 0 and coupon_applies(terms=terms, periods_since_redemption=since)
+        else None
+    )

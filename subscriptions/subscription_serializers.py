@@ -1,0 +1,196 @@
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from subscriptions.models import Coupon, Subscription, SubscriptionChange
+from subscriptions.models.subscriptions import CouponDuration
+
+
+class SubscriptionCreateSerializer(serializers.Serializer):
+    tenant_id = serializers.UUIDField(required=False, allow_null=True)
+    plan_id = serializers.CharField(max_length=64, help_text="Plan UUID or slug")
+    payment_method_id = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Our payment-method id or a Stripe pm_... id",
+    )
+    trial_period_days = serializers.IntegerField(
+        min_value=0, max_value=730, required=False, allow_null=True
+    )
+    coupon_code = serializers.CharField(
+        max_length=64, required=False, allow_null=True, allow_blank=True
+    )
+
+
+class SubscriptionUpdateSerializer(serializers.Serializer):
+    plan_id = serializers.CharField(max_length=64, required=False)
+    prorate = serializers.BooleanField(required=False, default=True)
+    cancel_at_period_end = serializers.BooleanField(required=False)
+    cancellation_reason = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, allow_null=True
+    )
+
+    def validate(self, attrs):
+        changing = "plan_id" in attrs
+        cancelling = "cancel_at_period_end" in attrs
+        if changing == cancelling:
+            raise serializers.ValidationError(
+                "Send either plan_id (with prorate) or cancel_at_period_end."
+            )
+        return attrs
+
+
+class CouponSummarySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    percent_off = serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True, coerce_to_string=False
+    )
+    amount_off = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    duration = serializers.CharField()
+    duration_in_months = serializers.IntegerField(allow_null=True)
+
+
+class ProrationSerializer(serializers.Serializer):
+    fraction = serializers.CharField()
+    numerator = serializers.IntegerField()
+    denominator = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+
+
+def coupon_summary(coupon: Coupon) -> dict:
+    return {
+        "code": coupon.code,
+        "percent_off": _plain(coupon.percent_off),
+        "amount_off": coupon.amount_off,
+        "currency": coupon.currency or None,
+        "duration": coupon.duration,
+        "duration_in_months": coupon.duration_in_months,
+    }
+
+
+def _plain(value: Decimal | None):
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else value.normalize()
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.UUIDField(read_only=True)
+    plan_id = serializers.UUIDField(read_only=True)
+    plan = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    pending_plan_id = serializers.UUIDField(read_only=True, allow_null=True)
+    stripe_customer_id = serializers.SerializerMethodField()
+    coupon = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "tenant_id",
+            "plan_id",
+            "plan",
+            "status",
+            "current_period_start",
+            "current_period_end",
+            "trial_end",
+            "cancel_at_period_end",
+            "cancellation_reason",
+            "cancelled_at",
+            "pending_plan_id",
+            "stripe_customer_id",
+            "coupon",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_stripe_customer_id(self, sub) -> str | None:
+        return sub.tenant.stripe_customer_id or None
+
+    @extend_schema_field(CouponSummarySerializer(allow_null=True))
+    def get_coupon(self, sub):
+        redemption = getattr(sub, "coupon_redemption", None)
+        return coupon_summary(redemption.coupon) if redemption else None
+
+
+class SubscriptionChangeResultSerializer(SubscriptionSerializer):
+    proration = serializers.SerializerMethodField()
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "proration"]
+        read_only_fields = fields
+
+    @extend_schema_field(ProrationSerializer(allow_null=True))
+    def get_proration(self, sub):
+        change: SubscriptionChange | None = self.context.get("change")
+        if change is None or change.proration_amount is None:
+            return None
+        return {
+            "fraction": change.proration_fraction,
+            "numerator": change.proration_numerator,
+            "denominator": change.proration_denominator,
+            "amount": change.proration_amount,
+            "currency": sub.plan.currency,
+            "period_start": serializers.DateTimeField().to_representation(change.period_start),
+            "period_end": serializers.DateTimeField().to_representation(change.period_end),
+        }
+
+
+class CouponCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    percent_off = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+    )
+    amount_off = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=10**12
+    )
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True)
+    duration = serializers.ChoiceField(choices=CouponDuration.choices)
+    duration_in_months = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=120
+    )
+    max_redemptions = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=10**9
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class CouponSerializer(serializers.ModelSerializer):
+    percent_off = serializers.DecimalField(
+        max_digits=5, decimal_places=2, allow_null=True, coerce_to_string=False
+    )
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Coupon
+        fields = [
+            "id",
+            "code",
+            "name",
+            "percent_off",
+            "amount_off",
+            "currency",
+            "duration",
+            "duration_in_months",
+            "max_redemptions",
+            "times_redeemed",
+            "expires_at",
+            "active",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, coupon) -> str | None:
+        return coupon.currency or None
