@@ -262,6 +262,8 @@ class CreditNotePdfApi(BillingGenericAPIView):
         note = notes.first()
         if note is None:
             raise NotFound("Credit note not found.")
-        response = HttpResponse(documents.credit_note_pdf_get(note=note), content_type="application/pdf")
+        response = HttpResponse(
+            documents.credit_note_pdf_get(note=note), content_type="application/pdf"
+        )
         response["Content-Disposition"] = f'inline; filename="{note.number}.pdf"'
         return response

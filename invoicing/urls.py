@@ -1,8 +1,16 @@
 from django.urls import path
 
-from invoicing import apis
+from invoicing import apis, subscription_apis
 
 urlpatterns = [
+    path(
+        "subscriptions", subscription_apis.SubscriptionListCreateApi.as_view(), name="subscriptions"
+    ),
+    path(
+        "subscriptions/<str:subscription_id>",
+        subscription_apis.SubscriptionDetailApi.as_view(),
+        name="subscription-detail",
+    ),
     path("invoices", apis.InvoiceListCreateApi.as_view(), name="invoices"),
     path("invoices/<str:invoice_id>", apis.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<str:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),

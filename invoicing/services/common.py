@@ -31,7 +31,12 @@ def totals_of(lines) -> dict[str, int]:
             tax += line.amount
         else:
             subtotal += line.amount
-    return {"subtotal": subtotal, "discount": discount, "tax": tax, "total": subtotal - discount + tax}
+    return {
+        "subtotal": subtotal,
+        "discount": discount,
+        "tax": tax,
+        "total": subtotal - discount + tax,
+    }
 
 
 def apply_totals(invoice: Invoice, lines) -> None:
@@ -55,8 +60,8 @@ def schedule_delivery(*, invoice_id, email: bool = True) -> None:
 
 def finalize_in_place(*, invoice: Invoice, now: datetime, deliver: bool = True) -> Invoice:
     """Number, date and open a draft whose row the caller holds (locked or just inserted)."""
-    from invoicing.services.numbering import number_next
     from invoicing.models import DocumentType
+    from invoicing.services.numbering import number_next
 
     invoice.number = number_next(document_type=DocumentType.INVOICE, at=now)
     invoice.issued_at = now

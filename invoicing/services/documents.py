@@ -47,8 +47,8 @@ def html_to_pdf(html: str, *, identifier: str) -> bytes:
 
 
 def _w3c(instant: datetime | None) -> str:
-    return (instant or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
+    return (
+        (instant or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     )
 
 
@@ -240,7 +240,9 @@ def invoice_email_send(*, invoice_id, now: datetime) -> Invoice:
             email_status="failed", email_error=str(exc)[:2000]
         )
         raise
-    Invoice.objects.filter(pk=invoice.pk).update(email_status="done", email_error="", emailed_at=now)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        email_status="done", email_error="", emailed_at=now
+    )
     return invoice
 
 
@@ -268,7 +270,9 @@ def credit_note_html(note: CreditNote, branding: Branding | None = None) -> str:
         "buyer": note.tenant,
         "invoice": note.invoice,
         "issued": _date(note.issued_at, tz),
-        "lines": [{"description": li.description, "amount": money(li.amount)} for li in note.lines.all()],
+        "lines": [
+            {"description": li.description, "amount": money(li.amount)} for li in note.lines.all()
+        ],
         "total": money(note.total),
         "created_w3c": _w3c(note.issued_at),
     }
