@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from invoicing import usage_source
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from invoicing.services.common import apply_totals, finalize_in_place
-from invoicing import usage_source
 from subscriptions.models import Plan, PlanMetric, Subscription, SubscriptionChange
 from subscriptions.pricing import (
     CouponTerms,
@@ -198,7 +198,9 @@ def invoice_period_advance(
     whole_period_in_trial = sub.trial_end is not None and sub.trial_end >= ended.end
     if not whole_period_in_trial:
         if usage is None:
-            usage = usage_source.usage_totals(tenant_id=sub.tenant_id, start=ended.start, end=ended.end)
+            usage = usage_source.usage_totals(
+                tenant_id=sub.tenant_id, start=ended.start, end=ended.end
+            )
         lines.extend(price_overages(plan=cache.get(advance.plan_at_end), usage=usage, period=ended))
     invoice = None
     if advance.cancelled:

@@ -12,8 +12,18 @@ def body(tenant, **overrides):
         "tenant_id": str(tenant.pk),
         "billing_period": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-31T23:59:59Z"},
         "line_items": [
-            {"description": "Team Plan - January", "quantity": 1, "unit_price": 20000, "total": 20000},
-            {"description": "API Overages - 5,000 calls", "quantity": 5000, "unit_price": 1, "total": 5000},
+            {
+                "description": "Team Plan - January",
+                "quantity": 1,
+                "unit_price": 20000,
+                "total": 20000,
+            },
+            {
+                "description": "API Overages - 5,000 calls",
+                "quantity": 5000,
+                "unit_price": 1,
+                "total": 5000,
+            },
         ],
         "due_date": "2099-02-15T00:00:00Z",
         "custom_fields": [{"name": "PO Number", "value": "ENT-2024-001"}],
@@ -67,7 +77,11 @@ def test_draft_edit_and_delete(staff_client, tenant):
     data = staff_client.post("invoices", body(tenant)).json()
     response = staff_client.patch(
         f"invoices/{data['id']}",
-        {"line_items": [{"description": "Consulting", "quantity": 3, "unit_price": 0.5, "total": 2}]},
+        {
+            "line_items": [
+                {"description": "Consulting", "quantity": 3, "unit_price": 0.5, "total": 2}
+            ]
+        },
     )
     assert response.status_code == 200, response.json()
     assert response.json()["total"] == 2
@@ -91,11 +105,19 @@ def test_finalized_invoice_never_changes(staff_client, tenant):
     [
         ({"line_items": []}, "line_items"),
         (
-            {"line_items": [{"description": "x", "quantity": -1, "unit_price": 100, "total": -100}]},
+            {
+                "line_items": [
+                    {"description": "x", "quantity": -1, "unit_price": 100, "total": -100}
+                ]
+            },
             "line_items[0]",
         ),
         (
-            {"line_items": [{"description": "x", "quantity": 1, "unit_price": -100, "total": -100}]},
+            {
+                "line_items": [
+                    {"description": "x", "quantity": 1, "unit_price": -100, "total": -100}
+                ]
+            },
             "line_items[0]",
         ),
         (
@@ -104,10 +126,16 @@ def test_finalized_invoice_never_changes(staff_client, tenant):
         ),
         ({"currency": "eur"}, "currency"),
         ({"due_date": "2020-01-01T00:00:00Z"}, "due_date"),
-        ({"billing_period": {"start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}}, "billing_period"),
+        (
+            {"billing_period": {"start": "2026-02-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}},
+            "billing_period",
+        ),
         ({"tenant_id": "00000000-0000-0000-0000-000000000000"}, "tenant_id"),
         ({"tenant_id": "not-a-uuid"}, "tenant_id"),
-        ({"line_items": [{"description": "x", "quantity": "abc", "unit_price": 1, "total": 1}]}, "line_items"),
+        (
+            {"line_items": [{"description": "x", "quantity": "abc", "unit_price": 1, "total": 1}]},
+            "line_items",
+        ),
     ],
 )
 def test_bad_input_stores_nothing(staff_client, tenant, overrides, field):

@@ -40,7 +40,8 @@ def test_void_and_illegal_transitions(staff_client, open_invoice):
 def test_partial_and_full_manual_payments(staff_client, open_invoice):
     url = f"invoices/{open_invoice['id']}/payments"
     first = staff_client.post(
-        url, {"amount": 4000, "method": "bank_transfer", "reference": "WIRE-1", "date": "2026-01-05"}
+        url,
+        {"amount": 4000, "method": "bank_transfer", "reference": "WIRE-1", "date": "2026-01-05"},
     )
     assert first.status_code == 200, first.json()
     assert (first.json()["status"], first.json()["amount_paid"], first.json()["amount_due"]) == (
@@ -115,7 +116,9 @@ def test_credit_note_on_draft_is_conflict(staff_client, tenant):
     assert staff_client.post(f"invoices/{draft['id']}/send").status_code == 409
 
 
-def test_send_resends_email(staff_client, open_invoice, mailoutbox, django_capture_on_commit_callbacks):
+def test_send_resends_email(
+    staff_client, open_invoice, mailoutbox, django_capture_on_commit_callbacks
+):
     assert len(mailoutbox) == 1
     with django_capture_on_commit_callbacks(execute=True):
         assert staff_client.post(f"invoices/{open_invoice['id']}/send").status_code == 200

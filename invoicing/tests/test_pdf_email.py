@@ -82,13 +82,18 @@ def test_email_failure_never_rolls_back(staff_client, tenant, django_capture_on_
             "line_items": [{"description": "x", "quantity": 1, "unit_price": 100, "total": 100}],
         },
     ).json()
-    with mock.patch(
-        "django.core.mail.EmailMultiAlternatives.send", side_effect=OSError("smtp down")
-    ), django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch(
+            "django.core.mail.EmailMultiAlternatives.send", side_effect=OSError("smtp down")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = staff_client.post(f"invoices/{data['id']}/finalize")
     assert response.status_code == 200 and response.json()["status"] == "open"
     invoice = Invoice.objects.get(pk=data["id"])
-    assert invoice.number and invoice.email_status == "failed" and "smtp down" in invoice.email_error
+    assert (
+        invoice.number and invoice.email_status == "failed" and "smtp down" in invoice.email_error
+    )
     assert invoice.pdf_status == "done"
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(f"invoices/{data['id']}/send")
