@@ -209,3 +209,7 @@ def tenant_admin_client(admin_client_for, tenant):
 @pytest.fixture
 def tenant_member_client(member_client_for, tenant):
     return member_client_for(tenant)
+
+
+# --- Stripe emulator: `localstripe_url`, `stripe_enabled`, `stripe_down` ----------------------
+pytest_plugins = ["billing_project.shared.testing.localstripe"]

@@ -1,6 +1,7 @@
 """HTTP for tenants and the plan catalog. Views parse, call one service, shape output."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -26,9 +27,14 @@ class TenantListCreateApi(BillingGenericAPIView):
     serializer_class = TenantSerializer
     queryset = Tenant.objects.none()
 
-    @extend_schema(responses=TenantSerializer(many=True), operation_id="tenants_list")
+    @extend_schema(
+        responses=TenantSerializer(many=True),
+        operation_id="tenants_list",
+        parameters=[OpenApiParameter("tenant_id", OpenApiTypes.UUID, required=False)],
+    )
     def get(self, request):
-        page = self.paginate_queryset(selectors.tenant_list())
+        tenant_id = tenant_scope(request, request.query_params.get("tenant_id"))
+        page = self.paginate_queryset(selectors.tenant_list(tenant_id=tenant_id))
         return self.get_paginated_response(TenantSerializer(page, many=True).data)
 
     @extend_schema(request=TenantCreateSerializer, responses={201: TenantSerializer})

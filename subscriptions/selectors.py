@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from subscriptions.models import Plan, PlanMetric, Subscription, Tenant
+from subscriptions.models import PaymentMethod, Plan, PlanMetric, Subscription, Tenant
 
 
 def plan_list(*, include_inactive: bool = False) -> QuerySet[Plan]:
@@ -74,3 +74,17 @@ def subscription_list(*, tenant_id=None, status: str | None = None) -> QuerySet[
 def subscription_get(*, subscription_id, tenant_id=None) -> Subscription | None:
     """A tenant-scoped lookup: another tenant's id is simply not found."""
     return subscription_list(tenant_id=tenant_id).filter(pk=subscription_id).first()
+
+
+def payment_method_list(*, tenant_id=None) -> QuerySet[PaymentMethod]:
+    """Payment methods, oldest first; all tenants' when `tenant_id` is None (staff)."""
+    methods = PaymentMethod.objects.order_by("created_at", "id")
+    return methods.filter(tenant_id=tenant_id) if tenant_id else methods
+
+
+def payment_method_get(*, payment_method_id, tenant_id=None) -> PaymentMethod | None:
+    """One payment method; with `tenant_id` only that tenant's (another's is None, a 404)."""
+    methods = PaymentMethod.objects.select_related("tenant").filter(pk=payment_method_id)
+    if tenant_id:
+        methods = methods.filter(tenant_id=tenant_id)
+    return methods.first()

@@ -17,7 +17,7 @@ def plain_number(value: Decimal):
 
 class TenantCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=254)
     country = serializers.CharField(max_length=2, min_length=2)
     state = serializers.CharField(max_length=10, required=False, allow_blank=True, allow_null=True)
     postal_code = serializers.CharField(
@@ -46,7 +46,7 @@ class TenantCreateSerializer(serializers.Serializer):
 
 class TenantUpdateSerializer(TenantCreateSerializer):
     name = serializers.CharField(max_length=200, required=False)
-    email = serializers.EmailField(required=False)
+    email = serializers.EmailField(max_length=254, required=False)
     country = serializers.CharField(max_length=2, min_length=2, required=False)
     status = serializers.ChoiceField(choices=TenantStatus.choices, required=False)
     service_level = serializers.ChoiceField(choices=ServiceLevel.choices, required=False)

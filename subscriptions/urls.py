@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subscriptions import apis, subscription_apis
+from subscriptions import apis, payment_method_apis, subscription_apis
 
 urlpatterns = [
     path("tenants", apis.TenantListCreateApi.as_view(), name="tenants"),
@@ -15,4 +15,19 @@ urlpatterns = [
         name="subscription-reactivate",
     ),
     path("coupons", subscription_apis.CouponListCreateApi.as_view(), name="coupons"),
+    path(
+        "payment-methods",
+        payment_method_apis.PaymentMethodListCreateApi.as_view(),
+        name="payment-methods",
+    ),
+    path(
+        "payment-methods/<str:payment_method_id>",
+        payment_method_apis.PaymentMethodDetailApi.as_view(),
+        name="payment-method-detail",
+    ),
+    path(
+        "payment-methods/<str:payment_method_id>/default",
+        payment_method_apis.PaymentMethodDefaultApi.as_view(),
+        name="payment-method-default",
+    ),
 ]

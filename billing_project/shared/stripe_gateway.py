@@ -3,11 +3,12 @@
 Domain code gets frozen dataclasses and our own errors back. Every write carries an idempotency
 key built from our ids. The client is built from STRIPE_SECRET_KEY / STRIPE_API_BASE with short
 timeouts; the global `stripe.api_base` is pointed at the same place so dj-stripe's own calls never
-reach for another host.
+reach for another host. Tests that change those settings call `reset_client()`.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,11 +22,19 @@ log = logging.getLogger(__name__)
 class StripeGatewayError(Exception):
     retryable = False
 
-    def __init__(self, message: str, *, code: str = "", decline_code: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        decline_code: str = "",
+        payment_intent_id: str = "",
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
         self.decline_code = decline_code
+        self.payment_intent_id = payment_intent_id
 
 
 class StripeUnavailable(StripeGatewayError):
@@ -34,8 +43,14 @@ class StripeUnavailable(StripeGatewayError):
     retryable = True
 
 
+class StripeAuthenticationFailed(StripeUnavailable):
+    """The configured key was refused: Stripe is unusable until the configuration is fixed."""
+
+    retryable = False
+
+
 class StripeCardError(StripeGatewayError):
-    """The card was declined."""
+    """The card was declined (or could not be used)."""
 
 
 class StripeInvalidRequest(StripeGatewayError):
@@ -51,18 +66,64 @@ class StripeCustomer:
     id: str
     email: str
     name: str
+    default_payment_method: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StripePaymentMethod:
+    id: str
+    customer: str
+    brand: str
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class StripePaymentIntent:
+    id: str
+    status: str
+    amount: int
+    currency: str
+    last_error_code: str
+    decline_code: str
+    error_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StripeRefund:
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str
 
 
 def is_configured() -> bool:
     return bool(settings.STRIPE_SECRET_KEY)
 
 
-@lru_cache(maxsize=4)
-def _client_for(api_key: str, api_base: str, timeout: float, retries: int) -> stripe.StripeClient:
-    stripe.api_key = api_key
+def _apply_globals(api_key: str, api_base: str, timeout: float, retries: int) -> None:
+    """Module-level stripe settings, used by dj-stripe's own calls (`stripe.Customer.retrieve`)."""
+    stripe.api_key = api_key or None
     stripe.api_base = api_base
     stripe.default_http_client = stripe.RequestsClient(timeout=timeout)
     stripe.max_network_retries = retries
+
+
+def _current_settings() -> tuple[str, str, float, int]:
+    return (
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE,
+        float(settings.STRIPE_TIMEOUT_SECONDS),
+        int(settings.STRIPE_MAX_NETWORK_RETRIES),
+    )
+
+
+@lru_cache(maxsize=4)
+def _client_for(api_key: str, api_base: str, timeout: float, retries: int) -> stripe.StripeClient:
+    _apply_globals(api_key, api_base, timeout, retries)
     return stripe.StripeClient(
         api_key,
         base_addresses={"api": api_base},
@@ -71,49 +132,251 @@ def _client_for(api_key: str, api_base: str, timeout: float, retries: int) -> st
     )
 
 
+def configure_globals() -> None:
+    """Point the global stripe module (dj-stripe's calls) at the configured key and base."""
+    _apply_globals(*_current_settings())
+
+
+def reset_client() -> None:
+    """Forget cached clients and re-read the settings (tests change them)."""
+    _client_for.cache_clear()
+    configure_globals()
+
+
 def client() -> stripe.StripeClient:
     if not is_configured():
         raise StripeNotConfigured("Stripe is not configured (manual collection).")
-    return _client_for(
-        settings.STRIPE_SECRET_KEY,
-        settings.STRIPE_API_BASE,
-        float(settings.STRIPE_TIMEOUT_SECONDS),
-        int(settings.STRIPE_MAX_NETWORK_RETRIES),
-    )
+    cached = _client_for(*_current_settings())
+    # Another configuration may have been used since this one was cached: globals follow us.
+    if stripe.api_base != settings.STRIPE_API_BASE or stripe.api_key != settings.STRIPE_SECRET_KEY:
+        configure_globals()
+    return cached
+
+
+def _error_detail(exc: stripe.StripeError, name: str) -> str:
+    error = getattr(exc, "error", None)
+    if error is None:
+        return ""
+    try:
+        value = error[name]
+    except (KeyError, TypeError):
+        value = None
+    if isinstance(value, str):
+        return value
+    if value is not None and not isinstance(value, str):
+        try:
+            return value["id"] or ""
+        except (KeyError, TypeError):
+            return ""
+    return ""
 
 
 def translate_errors(func):
     """Map stripe's exceptions onto ours."""
 
+    @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except stripe.CardError as exc:
+            code = exc.code or "card_declined"
             raise StripeCardError(
-                exc.user_message or str(exc),
-                code=exc.code or "card_declined",
-                decline_code=(exc.error.decline_code if exc.error else "") or "",
+                exc.user_message or _error_detail(exc, "message") or str(exc),
+                code=code,
+                # Stripe names the issuer's reason; the emulator names none: fall back to the code.
+                decline_code=_error_detail(exc, "decline_code") or code,
+                payment_intent_id=_error_detail(exc, "payment_intent"),
             ) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             raise StripeUnavailable(str(exc) or "Stripe is unreachable.") from exc
+        except (stripe.AuthenticationError, stripe.PermissionError) as exc:
+            raise StripeAuthenticationFailed(str(exc) or "Stripe refused the API key.") from exc
         except stripe.InvalidRequestError as exc:
-            raise StripeInvalidRequest(str(exc), code=exc.code or "") from exc
+            raise StripeInvalidRequest(
+                _error_detail(exc, "message") or str(exc), code=exc.code or ""
+            ) from exc
         except stripe.APIError as exc:
             raise StripeUnavailable(str(exc) or "Stripe failed.") from exc
         except stripe.StripeError as exc:
             if (exc.http_status or 0) >= 500:
                 raise StripeUnavailable(str(exc)) from exc
-            raise StripeInvalidRequest(str(exc)) from exc
+            raise StripeInvalidRequest(str(exc), code=exc.code or "") from exc
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
     return wrapper
+
+
+def _as_dict(obj) -> dict:
+    """stripe-python objects are not dicts (since v8): convert them, recursively."""
+    if obj is None:
+        return {}
+    if isinstance(obj, dict):
+        return obj
+    return obj.to_dict()
+
+
+def _id_of(value) -> str:
+    if isinstance(value, dict):
+        return value.get("id") or ""
+    return value or ""
+
+
+def _customer_from(data: dict) -> StripeCustomer:
+    invoice_settings = data.get("invoice_settings") or {}
+    return StripeCustomer(
+        id=data["id"],
+        email=data.get("email") or "",
+        name=data.get("name") or "",
+        default_payment_method=_id_of(invoice_settings.get("default_payment_method")),
+    )
+
+
+def _payment_method_from(data: dict) -> StripePaymentMethod:
+    card = data.get("card") or {}
+    return StripePaymentMethod(
+        id=data["id"],
+        customer=_id_of(data.get("customer")),
+        brand=card.get("brand") or "",
+        last4=card.get("last4") or "",
+        exp_month=card.get("exp_month"),
+        exp_year=card.get("exp_year"),
+        type=data.get("type") or "",
+    )
+
+
+def _payment_intent_from(data: dict) -> StripePaymentIntent:
+    error = data.get("last_payment_error") or {}
+    return StripePaymentIntent(
+        id=data["id"],
+        status=data.get("status") or "",
+        amount=int(data.get("amount") or 0),
+        currency=data.get("currency") or "",
+        last_error_code=error.get("code") or "",
+        decline_code=error.get("decline_code") or "",
+        error_message=error.get("message") or "",
+    )
+
+
+# --- customers ----------------------------------------------------------------------------------
 
 
 @translate_errors
 def customer_create(*, tenant_id: str, name: str, email: str) -> StripeCustomer:
-    customer = client().customers.create(
+    customer = client().v1.customers.create(
         params={"name": name, "email": email, "metadata": {"tenant_id": str(tenant_id)}},
         options={"idempotency_key": f"tenant:{tenant_id}:customer"},
     )
-    return StripeCustomer(id=customer.id, email=customer.get("email") or "", name=name)
+    return _customer_from(_as_dict(customer))
+
+
+@translate_errors
+def customer_retrieve(customer_id: str) -> StripeCustomer:
+    return _customer_from(_as_dict(client().v1.customers.retrieve(customer_id)))
+
+
+@translate_errors
+def customer_set_default_payment_method(
+    *, customer_id: str, pm_id: str | None, idempotency_key: str
+) -> StripeCustomer:
+    """Set (or with `pm_id=None` clear) `invoice_settings.default_payment_method`."""
+    customer = client().v1.customers.update(
+        customer_id,
+        params={"invoice_settings": {"default_payment_method": pm_id or ""}},
+        options={"idempotency_key": idempotency_key},
+    )
+    return _customer_from(_as_dict(customer))
+
+
+# --- payment methods ----------------------------------------------------------------------------
+
+
+@translate_errors
+def payment_method_retrieve(pm_id: str) -> StripePaymentMethod:
+    return _payment_method_from(_as_dict(client().v1.payment_methods.retrieve(pm_id)))
+
+
+@translate_errors
+def payment_method_attach(
+    *, pm_id: str, customer_id: str, idempotency_key: str
+) -> StripePaymentMethod:
+    """Attach to the customer. Stripe may answer with another id (test tokens: `pm_card_visa`)."""
+    pm = client().v1.payment_methods.attach(
+        pm_id, params={"customer": customer_id}, options={"idempotency_key": idempotency_key}
+    )
+    return _payment_method_from(_as_dict(pm))
+
+
+@translate_errors
+def payment_method_detach(*, pm_id: str, idempotency_key: str) -> StripePaymentMethod:
+    pm = client().v1.payment_methods.detach(pm_id, options={"idempotency_key": idempotency_key})
+    return _payment_method_from(_as_dict(pm))
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+@translate_errors
+def payment_intent_create(
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str,
+    pm_id: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> StripePaymentIntent:
+    """Charge off-session, confirmed at once. A decline raises StripeCardError."""
+    intent = client().v1.payment_intents.create(
+        params={
+            "amount": int(amount),
+            "currency": currency.lower(),
+            "customer": customer_id,
+            "payment_method": pm_id,
+            "metadata": {str(k): str(v) for k, v in (metadata or {}).items()},
+            "confirm": True,
+            "off_session": True,
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return _payment_intent_from(_as_dict(intent))
+
+
+@translate_errors
+def payment_intent_retrieve(pi_id: str) -> StripePaymentIntent:
+    return _payment_intent_from(_as_dict(client().v1.payment_intents.retrieve(pi_id)))
+
+
+@translate_errors
+def refund_create(*, payment_intent_id: str, amount: int, idempotency_key: str) -> StripeRefund:
+    refund = _as_dict(
+        client().v1.refunds.create(
+            params={"payment_intent": payment_intent_id, "amount": int(amount)},
+            options={"idempotency_key": idempotency_key},
+        )
+    )
+    return StripeRefund(
+        id=refund["id"],
+        status=refund.get("status") or "",
+        amount=int(refund.get("amount") or 0),
+        currency=refund.get("currency") or "",
+        payment_intent=_id_of(refund.get("payment_intent")),
+    )
+
+
+# --- raw objects for the dj-stripe mirror --------------------------------------------------------
+
+_RAW_KINDS = {
+    "customer": "customers",
+    "payment_method": "payment_methods",
+    "payment_intent": "payment_intents",
+    "charge": "charges",
+}
+
+
+@translate_errors
+def raw_object(kind: str, id: str) -> dict:
+    """The object as Stripe sends it, as a plain dict (for dj-stripe's `sync_from_stripe_data`)."""
+    try:
+        service = getattr(client().v1, _RAW_KINDS[kind])
+    except KeyError:
+        raise ValueError(f"Unknown Stripe object kind {kind!r}.") from None
+    return _as_dict(service.retrieve(id))

@@ -2,7 +2,7 @@
 
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from billing_project.shared.errors import Conflict, ValidationFailed
 from subscriptions import validation
@@ -73,18 +73,22 @@ def plan_create(
     if errors:
         first = next(iter(errors))
         raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
-    with transaction.atomic():
-        plan = Plan.objects.create(
-            slug=slug,
-            name=name,
-            amount=amount,
-            currency=currency,
-            interval=interval,
-            trial_period_days=trial_period_days,
-            description=description,
-        )
-        PlanMetric.objects.bulk_create(
-            PlanMetric(plan=plan, metric=m, included_quantity=limit, overage_unit_price=price)
-            for m, limit, price in rows
-        )
+    try:
+        with transaction.atomic():
+            plan = Plan.objects.create(
+                slug=slug,
+                name=name,
+                amount=amount,
+                currency=currency,
+                interval=interval,
+                trial_period_days=trial_period_days,
+                description=description,
+            )
+            PlanMetric.objects.bulk_create(
+                PlanMetric(plan=plan, metric=m, included_quantity=limit, overage_unit_price=price)
+                for m, limit, price in rows
+            )
+    except IntegrityError as exc:
+        # Every other constraint was checked above: a concurrent create took the slug.
+        raise Conflict(f"A plan with slug {slug!r} exists.", code="plan_exists") from exc
     return plan

@@ -64,10 +64,11 @@ def _record(subscription, kind, now, actor="", **fields) -> SubscriptionChange:
 
 
 def _locked(subscription: Subscription) -> Subscription:
-    return (
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("plan", "tenant", "pending_plan")
-        .get(pk=subscription.pk)
+    # Lock without joins: PostgreSQL re-checks a joined FOR UPDATE row against the old join
+    # partner after a concurrent update of plan_id and would drop it. Read relations afterwards.
+    Subscription.objects.select_for_update().filter(pk=subscription.pk).values_list("pk").get()
+    return Subscription.objects.select_related("plan", "tenant", "pending_plan").get(
+        pk=subscription.pk
     )
 
 

@@ -27,6 +27,7 @@ STAFF_FIELDS = TENANT_ADMIN_FIELDS | {
     "status",
     "service_level",
 }
+EMAIL_MAX_LENGTH = 254
 _TEXT_LIMITS = {
     "name": 200,
     "address_line1": 200,
@@ -56,11 +57,16 @@ def _clean(fields: dict, *, current: Tenant | None = None) -> dict:
                 errors.setdefault(name, []).append(f"At most {limit} characters.")
             cleaned[name] = value
     if "email" in fields:
+        email = (fields["email"] or "").strip()
         try:
-            validate_email(fields["email"] or "")
-            cleaned["email"] = fields["email"].strip()
+            validate_email(email)
         except DjangoValidationError:
             errors.setdefault("email", []).append("Enter a valid email address.")
+        else:
+            # Django accepts up to 320 characters; the column (EmailField) holds 254.
+            if len(email) > EMAIL_MAX_LENGTH:
+                errors.setdefault("email", []).append(f"At most {EMAIL_MAX_LENGTH} characters.")
+            cleaned["email"] = email
     if "country" in fields:
         check("country", validation.clean_country, fields["country"])
     country = cleaned.get("country") or (current.country if current else "")
@@ -94,6 +100,9 @@ def _clean(fields: dict, *, current: Tenant | None = None) -> dict:
                 errors.setdefault("parent_id", []).append("A tenant cannot be its own parent.")
             elif parent.parent_id is not None:
                 errors.setdefault("parent_id", []).append("The parent is itself a child.")
+            elif current is not None and current.children.exists():
+                # The hierarchy has two levels: a parent cannot also be a child.
+                errors.setdefault("parent_id", []).append("This tenant has children.")
         cleaned["parent_id"] = parent_id
     if errors:
         first = next(iter(errors))

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
 from billing_project.shared.clock import utcnow
-from billing_project.shared.errors import Conflict
+from billing_project.shared.errors import Conflict, ValidationFailed
 from billing_project.shared.models import IdempotencyRecord
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -36,7 +36,8 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 def idempotency_begin(*, scope: str, key: str, method: str, path: str, body: bytes):
     """Claim (scope, key) or raise Replay / Conflict. Returns the claimed record."""
     if len(key) > MAX_KEY_LENGTH:
-        raise Conflict(
+        # Bad input (400), not a state conflict (409): the client must send a shorter key.
+        raise ValidationFailed(
             f"Idempotency-Key may be at most {MAX_KEY_LENGTH} characters.",
             code="idempotency_key_invalid",
         )

@@ -22,6 +22,9 @@ class Command(BaseCommand):
         now = utcnow()
         try:
             if options["staff"]:
+                if options["role"]:
+                    # A staff token has every right: never hand one out for a tenant role.
+                    raise CommandError("--role is only for --tenant; --staff makes a staff token.")
                 user = staff_user_get_or_create(username=options["staff"])
                 _, raw = api_token_create(role="staff", user=user, name=options["name"], now=now)
             else:
