@@ -2,13 +2,14 @@
 
 import threading
 
-import pytest
 from django.db import connection
 
 from invoicing.models import Invoice
 from invoicing.tests.conftest import at, start
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Real transactions via the `transactional_db` fixture in each signature, not the marker: the
+# marker's database fixture is torn down (flushed) after the root conftest has restored the
+# default catalog, which would leave later tests without plans.
 
 
 def run_in_threads(count, target):
@@ -34,7 +35,7 @@ def run_in_threads(count, target):
     assert errors == []
 
 
-def test_two_cycles_at_once_make_one_invoice(tenant, usage_feed):
+def test_two_cycles_at_once_make_one_invoice(transactional_db, tenant, usage_feed):
     from invoicing.services.cycle import billing_cycle_run
 
     sub, _ = start(tenant)
@@ -46,7 +47,7 @@ def test_two_cycles_at_once_make_one_invoice(tenant, usage_feed):
     assert Invoice.objects.count() == 2
 
 
-def test_numbering_is_gapless_under_concurrent_finalization(tenant):
+def test_numbering_is_gapless_under_concurrent_finalization(transactional_db, tenant):
     from invoicing.services.custom import CustomLine, invoice_custom_create
     from invoicing.services.lifecycle import invoice_finalize
 
