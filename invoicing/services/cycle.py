@@ -75,53 +75,59 @@ def _record_failure(*, subscription_id, step: str, now: datetime, exc: Exception
         log.exception("billing cycle: could not record the failure")
 
 
-def _end_trial(sub_id, *, now, result: CycleResult, cache, deliver) -> bool:
-    with transaction.atomic():
-        ended = subscription_end_trial(subscription=Subscription(pk=sub_id), now=now)
-        if ended is None:
-            return False
-        invoice = invoice_trial_end(ended=ended, now=now, deliver=deliver, cache=cache)
+def _end_trial(sub_id, *, now, result: CycleResult, cache, deliver) -> None:
+    ended = subscription_end_trial(subscription=Subscription(pk=sub_id), now=now)
+    if ended is None:
+        return
+    invoice = invoice_trial_end(ended=ended, now=now, deliver=deliver, cache=cache)
     result.trial_ends += 1
     if invoice is not None:
         result.invoices += 1
         result.invoice_ids.append(invoice.pk)
-    return True
 
 
-def _advance(sub_id, *, now, result: CycleResult, cache, deliver) -> bool:
-    with transaction.atomic():
-        advance = subscription_advance_period(subscription=Subscription(pk=sub_id), now=now)
+def _bill_due(sub_id, *, now, result: CycleResult, cache, deliver) -> None:
+    subscription = Subscription(pk=sub_id)
+    for _ in range(MAX_CATCH_UP_PERIODS):
+        advance = subscription_advance_period(subscription=subscription, now=now)
         if advance is None:
-            return False
+            return
         invoice = invoice_period_advance(advance=advance, now=now, deliver=deliver, cache=cache)
-    result.periods += 1
-    result.cancellations += int(advance.cancelled)
-    if invoice is not None:
-        result.invoices += 1
-        result.invoice_ids.append(invoice.pk)
-    return not advance.cancelled
+        result.periods += 1
+        result.cancellations += int(advance.cancelled)
+        if invoice is not None:
+            result.invoices += 1
+            result.invoice_ids.append(invoice.pk)
+        subscription = advance.subscription
+        if advance.cancelled:
+            return
+        # A trial that ends inside a caught-up period is settled in its place.
+        if (
+            subscription.status == SubscriptionStatus.TRIALING
+            and subscription.trial_end is not None
+            and subscription.trial_end <= now
+        ):
+            _end_trial(sub_id, now=now, result=result, cache=cache, deliver=deliver)
+        if subscription.current_period_end > now:
+            return
 
 
 def subscription_bill_due(
     *, subscription_id, now: datetime, result: CycleResult, cache=None, deliver: bool = True
 ) -> None:
-    """Every period boundary of one subscription up to `now`, oldest first (catch-up), with a
-    trial that ends inside a caught-up period settled in its place."""
+    """Every period boundary of one subscription up to `now`, oldest first (catch-up), in one
+    transaction; a failure rolls this subscription back, is recorded, and the run goes on."""
     cache = cache or TermsCache()
-    for _ in range(MAX_CATCH_UP_PERIODS):
-        try:
-            _end_trial(subscription_id, now=now, result=result, cache=cache, deliver=deliver)
-        except Exception as exc:
-            result.failures += 1
-            _record_failure(subscription_id=subscription_id, step="trial_end", now=now, exc=exc)
-            return
-        try:
-            if not _advance(subscription_id, now=now, result=result, cache=cache, deliver=deliver):
-                return
-        except Exception as exc:
-            result.failures += 1
-            _record_failure(subscription_id=subscription_id, step="period", now=now, exc=exc)
-            return
+    snapshot = (result.invoices, result.trial_ends, result.periods, result.cancellations,
+                len(result.invoice_ids))  # fmt: skip
+    try:
+        with transaction.atomic():
+            _bill_due(subscription_id, now=now, result=result, cache=cache, deliver=deliver)
+    except Exception as exc:
+        (result.invoices, result.trial_ends, result.periods, result.cancellations) = snapshot[:4]
+        del result.invoice_ids[snapshot[4] :]
+        result.failures += 1
+        _record_failure(subscription_id=subscription_id, step="period", now=now, exc=exc)
 
 
 def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
@@ -139,7 +145,8 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
     )
     for sub_id in trial_ids:
         try:
-            _end_trial(sub_id, now=now, result=result, cache=cache, deliver=deliver)
+            with transaction.atomic():
+                _end_trial(sub_id, now=now, result=result, cache=cache, deliver=deliver)
         except Exception as exc:
             result.failures += 1
             _record_failure(subscription_id=sub_id, step="trial_end", now=now, exc=exc)
