@@ -99,15 +99,25 @@ def django_db_setup(django_db_blocker, worker_id):
             conn.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
 
 
-@pytest.fixture(autouse=True)
-def _catalog_survives_flush(request, django_db_blocker):
-    """Transactional tests flush every table; put the default catalog back afterwards."""
-    yield
-    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction", False):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Transactional tests flush every table; put the default catalog back after the flush."""
+    result = yield
+    if _is_transactional(item):
+        from pytest_django.plugin import blocking_manager_key
+
         from subscriptions.catalog_defaults import load_default_catalog
 
-        with django_db_blocker.unblock():
+        with item.config.stash[blocking_manager_key].unblock():
             load_default_catalog()
+    return result
 
 
 @pytest.fixture(autouse=True)

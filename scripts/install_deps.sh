@@ -9,6 +9,8 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
 debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
+# `bench` also needs ApacheBench (ab) for the HTTP benchmarks.
+[ "$want_dev" = bench ] && debs+=(apache2-utils)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -29,6 +31,7 @@ if [ ! -x .venv/bin/python ]; then
   .venv/bin/pip install -q --upgrade pip
 fi
 
+[ "$want_dev" = bench ] && want_dev=dev
 req=requirements.txt
 [ "$want_dev" = dev ] && req=requirements-dev.txt
 stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)-$want_dev"

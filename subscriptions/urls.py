@@ -7,14 +7,8 @@ urlpatterns = [
     path("tenants/<str:tenant_id>", apis.TenantDetailApi.as_view(), name="tenant-detail"),
     path("plans", apis.PlanListCreateApi.as_view(), name="plans"),
     path("plans/<str:plan_id>", apis.PlanDetailApi.as_view(), name="plan-detail"),
-    path(
-        "subscriptions", subscription_apis.SubscriptionListCreateApi.as_view(), name="subscriptions"
-    ),
-    path(
-        "subscriptions/<str:subscription_id>",
-        subscription_apis.SubscriptionDetailApi.as_view(),
-        name="subscription-detail",
-    ),
+    # `subscriptions` and `subscriptions/<id>` (create, change plan) are routed in invoicing.urls:
+    # they bill as they act (a use case of invoicing).
     path(
         "subscriptions/<str:subscription_id>/reactivate",
         subscription_apis.SubscriptionReactivateApi.as_view(),

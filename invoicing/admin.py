@@ -1,0 +1,299 @@
+"""Finance admin: invoices (filters, totals, actions calling the same services as the API),
+credit notes, invoice settings with a logo preview, billing run failures."""
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q, Sum
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from billing_project.shared.errors import BillingError
+from billing_project.shared.money import format_money
+from invoicing.models import (
+    BillingRunFailure,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceSettings,
+    ManualPayment,
+)
+from invoicing.services import branding, documents, lifecycle
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue"), ("no", "Not overdue")]
+
+    def queryset(self, request, queryset):
+        overdue = Q(status="open", due_at__lt=timezone.now())
+        if self.value() == "yes":
+            return queryset.filter(overdue)
+        if self.value() == "no":
+            return queryset.exclude(overdue)
+        return queryset
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    fields = (
+        "kind",
+        "description",
+        "quantity",
+        "unit_price",
+        "amount",
+        "period_start",
+        "period_end",
+    )
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ManualPaymentInline(admin.TabularInline):
+    model = ManualPayment
+    extra = 0
+    fields = ("amount", "method", "reference", "paid_on", "recorded_by")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class CreditNoteInline(admin.TabularInline):
+    model = CreditNote
+    extra = 0
+    fields = ("number", "total", "reason", "issued_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _run(modeladmin, request, queryset, label, action):
+    done = failed = 0
+    for invoice in queryset:
+        try:
+            action(invoice)
+            done += 1
+        except BillingError as exc:
+            failed += 1
+            modeladmin.message_user(request, f"{invoice}: {exc.message}", messages.WARNING)
+    modeladmin.message_user(request, f"{label}: {done} done, {failed} refused.")
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "tenant",
+        "kind",
+        "status",
+        "total_display",
+        "amount_due_display",
+        "issued_at",
+        "due_at",
+        "pdf_status",
+        "email_status",
+    )
+    list_filter = (
+        "status",
+        OverdueFilter,
+        "kind",
+        ("period_start", admin.DateFieldListFilter),
+        "pdf_status",
+        "email_status",
+        "tenant",
+    )
+    search_fields = ("number", "tenant__name", "tenant__email", "id")
+    date_hierarchy = "issued_at"
+    list_select_related = ("tenant",)
+    inlines = (InvoiceLineInline, ManualPaymentInline, CreditNoteInline)
+    actions = ("finalize", "void", "mark_uncollectible", "resend", "download_pdf")
+    readonly_fields = [f.name for f in Invoice._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # custom invoices go through POST invoices (validated service)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # finalized invoices never change; actions below call the services
+
+    @admin.display(description="total")
+    def total_display(self, obj):
+        return format_money(obj.total, obj.currency)
+
+    @admin.display(description="amount due")
+    def amount_due_display(self, obj):
+        return format_money(obj.amount_due, obj.currency)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        try:
+            queryset = response.context_data["cl"].queryset
+        except (AttributeError, KeyError):
+            return response
+        rows = (
+            queryset.order_by()
+            .values("currency")
+            .annotate(
+                n=Count("id"), total=Sum("total"), due=Sum("amount_due"), paid=Sum("amount_paid")
+            )
+        )
+        response.context_data["invoice_totals"] = [
+            {
+                "currency": row["currency"].upper(),
+                "count": row["n"],
+                "total": format_money(row["total"] or 0, row["currency"]),
+                "due": format_money(row["due"] or 0, row["currency"]),
+                "paid": format_money(row["paid"] or 0, row["currency"]),
+            }
+            for row in rows
+        ]
+        return response
+
+    change_list_template = "admin/invoicing/invoice/change_list.html"
+
+    @admin.action(description="Finalize selected drafts")
+    def finalize(self, request, queryset):
+        now = timezone.now()
+        _run(self, request, queryset, "Finalize",
+             lambda i: lifecycle.invoice_finalize(invoice_id=i.pk, now=now))  # fmt: skip
+
+    @admin.action(description="Void selected invoices")
+    def void(self, request, queryset):
+        now = timezone.now()
+        _run(
+            self,
+            request,
+            queryset,
+            "Void",
+            lambda i: lifecycle.invoice_void(invoice_id=i.pk, now=now),
+        )
+
+    @admin.action(description="Mark selected invoices uncollectible")
+    def mark_uncollectible(self, request, queryset):
+        now = timezone.now()
+        _run(self, request, queryset, "Mark uncollectible",
+             lambda i: lifecycle.invoice_mark_uncollectible(invoice_id=i.pk, now=now))  # fmt: skip
+
+    @admin.action(description="Resend selected invoices by email")
+    def resend(self, request, queryset):
+        now = timezone.now()
+        _run(
+            self,
+            request,
+            queryset,
+            "Resend",
+            lambda i: lifecycle.invoice_send(invoice_id=i.pk, now=now),
+        )
+
+    @admin.action(description="Download PDF (first selected)")
+    def download_pdf(self, request, queryset):
+        invoice = queryset.select_related("tenant").first()
+        if invoice is None:
+            return None
+        response = HttpResponse(
+            documents.invoice_pdf_get(invoice=invoice), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{invoice.number or invoice.pk}.pdf"'
+        )
+        return response
+
+
+class CreditNoteLineInline(admin.TabularInline):
+    model = CreditNoteLine
+    extra = 0
+    fields = ("description", "amount")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(admin.ModelAdmin):
+    list_display = ("number", "invoice", "tenant", "total", "reason", "issued_at", "pdf_status")
+    search_fields = ("number", "invoice__number", "tenant__name")
+    list_filter = ("pdf_status",)
+    list_select_related = ("invoice", "tenant")
+    inlines = (CreditNoteLineInline,)
+    readonly_fields = [f.name for f in CreditNote._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InvoiceSettings)
+class InvoiceSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "company_name", "logo_preview", "updated_at")
+    fields = (
+        "company_name",
+        "company_address",
+        "company_email",
+        "logo_url",
+        "logo_preview",
+        "logo_error",
+        "payment_terms",
+        "custom_fields",
+        "tax_ids",
+        "accent_color",
+        "footer",
+        "payment_instructions",
+    )
+    readonly_fields = ("logo_preview", "logo_error")
+
+    def has_add_permission(self, request):
+        return not InvoiceSettings.objects.exists()
+
+    @admin.display(description="logo")
+    def logo_preview(self, obj):
+        uri = branding.logo_data_uri(obj) if obj and obj.pk else ""
+        if not uri:
+            return "—"
+        return format_html('<img src="{}" style="max-height: 60px; max-width: 240px;">', uri)
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = 1
+        now = timezone.now()
+        obj.updated_at = now
+        url_changed = "logo_url" in form.changed_data
+        super().save_model(request, obj, form, change)
+        if url_changed and obj.logo_url:
+            try:
+                branding.invoice_settings_set_logo_url(row=obj, url=obj.logo_url, now=now)
+            except BillingError as exc:
+                obj.logo_error = exc.message
+                obj.save(update_fields=["logo_error"])
+                self.message_user(request, f"Logo not stored: {exc.message}", messages.ERROR)
+
+
+@admin.register(BillingRunFailure)
+class BillingRunFailureAdmin(admin.ModelAdmin):
+    list_display = ("at", "step", "subscription", "run_as_of", "resolved", "short_error")
+    list_filter = ("step", "resolved")
+    readonly_fields = ("subscription", "step", "run_as_of", "error", "at")
+    fields = ("subscription", "step", "run_as_of", "at", "resolved", "error")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="error")
+    def short_error(self, obj):
+        return obj.error.strip().splitlines()[-1][:120] if obj.error else ""

@@ -1,0 +1,32 @@
+"""`python manage.py run_billing_cycle [--now ISO-8601]`: exactly what beat runs, as of --now."""
+
+from datetime import UTC, datetime
+
+from django.core.management.base import BaseCommand, CommandError
+
+from billing_project.shared.clock import utcnow
+
+
+def parse_instant(value: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(f"--now must be an ISO-8601 date-time, got {value!r}") from None
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+
+class Command(BaseCommand):
+    help = "Run the billing cycle (trial ends, period invoices, cancellations) as of --now."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--now", help="ISO-8601 instant (default: the current time, UTC)")
+
+    def handle(self, *args, **options):
+        from invoicing.services.cycle import billing_cycle_run
+
+        now = parse_instant(options["now"]) if options.get("now") else utcnow()
+        try:
+            result = billing_cycle_run(now=now)
+        except Exception as exc:
+            raise CommandError(f"billing cycle could not run: {exc}") from exc
+        self.stdout.write(result.summary_line())

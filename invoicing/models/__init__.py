@@ -1,0 +1,29 @@
+from invoicing.models.credit_notes import CreditNote, CreditNoteLine
+from invoicing.models.invoices import (
+    DeliveryStatus,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    ManualPayment,
+)
+from invoicing.models.numbering import DocumentType, NumberSequence
+from invoicing.models.runs import BillingRunFailure
+from invoicing.models.settings import InvoiceSettings
+
+__all__ = [
+    "BillingRunFailure",
+    "CreditNote",
+    "CreditNoteLine",
+    "DeliveryStatus",
+    "DocumentType",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceSettings",
+    "InvoiceStatus",
+    "LineKind",
+    "ManualPayment",
+    "NumberSequence",
+]

@@ -1,0 +1,209 @@
+"""Invoice JSON. Output is built by plain functions (the list endpoint is hot); the serializer
+classes below describe it for the OpenAPI schema and validate input shapes."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from invoicing.models import InvoiceKind, InvoiceStatus, LineKind
+from invoicing.models.invoices import PaymentMethodKind
+from invoicing.services.custom import CustomLine
+
+
+def iso(instant: datetime | None) -> str | None:
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def number(value: Decimal):
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return int(value)
+    return value.normalize()
+
+
+def line_data(line) -> dict:
+    return {
+        "id": str(line.id),
+        "kind": line.kind,
+        "description": line.description,
+        "quantity": number(line.quantity),
+        "unit_price": number(line.unit_price),
+        "amount": line.amount,
+        "period_start": iso(line.period_start),
+        "period_end": iso(line.period_end),
+        "explanation": line.explanation or {},
+    }
+
+
+def invoice_data(invoice) -> dict:
+    return {
+        "id": str(invoice.id),
+        "number": invoice.number,
+        "tenant_id": str(invoice.tenant_id),
+        "subscription_id": str(invoice.subscription_id) if invoice.subscription_id else None,
+        "kind": invoice.kind,
+        "status": invoice.status,
+        "currency": invoice.currency,
+        "period_start": iso(invoice.period_start),
+        "period_end": iso(invoice.period_end),
+        "subtotal": invoice.subtotal,
+        "discount": invoice.discount,
+        "tax": invoice.tax,
+        "total": invoice.total,
+        "amount_paid": invoice.amount_paid,
+        "amount_due": invoice.amount_due,
+        "issued_at": iso(invoice.issued_at),
+        "due_at": iso(invoice.due_at),
+        "paid_at": iso(invoice.paid_at),
+        "voided_at": iso(invoice.voided_at),
+        "custom_fields": invoice.custom_fields or [],
+        "tax_decision": invoice.tax_decision,
+        "lines": [line_data(line) for line in invoice.lines.all() if line.amount != 0],
+    }
+
+
+def credit_note_data(note) -> dict:
+    return {
+        "id": str(note.id),
+        "number": note.number,
+        "invoice_id": str(note.invoice_id),
+        "tenant_id": str(note.tenant_id),
+        "currency": note.currency,
+        "total": note.total,
+        "reason": note.reason,
+        "issued_at": iso(note.issued_at),
+        "lines": [
+            {"id": str(li.id), "description": li.description, "amount": li.amount}
+            for li in note.lines.all()
+        ],
+    }
+
+
+# --- schema / input -----------------------------------------------------------------------------
+
+
+class CustomFieldSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    value = serializers.CharField(max_length=300, allow_blank=True)
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=LineKind.choices)
+    description = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=24, decimal_places=6, coerce_to_string=False)
+    unit_price = serializers.DecimalField(max_digits=24, decimal_places=6, coerce_to_string=False)
+    amount = serializers.IntegerField()
+    period_start = serializers.DateTimeField(allow_null=True)
+    period_end = serializers.DateTimeField(allow_null=True)
+    explanation = serializers.DictField()
+
+
+class InvoiceSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.CharField(allow_null=True)
+    tenant_id = serializers.UUIDField()
+    subscription_id = serializers.UUIDField(allow_null=True)
+    kind = serializers.ChoiceField(choices=InvoiceKind.choices)
+    status = serializers.ChoiceField(choices=InvoiceStatus.choices)
+    currency = serializers.CharField()
+    period_start = serializers.DateTimeField(allow_null=True)
+    period_end = serializers.DateTimeField(allow_null=True)
+    subtotal = serializers.IntegerField()
+    discount = serializers.IntegerField()
+    tax = serializers.IntegerField()
+    total = serializers.IntegerField()
+    amount_paid = serializers.IntegerField()
+    amount_due = serializers.IntegerField()
+    issued_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    voided_at = serializers.DateTimeField(allow_null=True)
+    custom_fields = CustomFieldSerializer(many=True)
+    tax_decision = serializers.DictField(allow_null=True)
+    lines = InvoiceLineSerializer(many=True)
+
+
+class BillingPeriodSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+
+
+class CustomLineSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=500, allow_blank=True)
+    quantity = serializers.DecimalField(max_digits=24, decimal_places=6)
+    unit_price = serializers.DecimalField(max_digits=24, decimal_places=6)
+    total = serializers.IntegerField(min_value=-(10**15), max_value=10**15)
+
+
+class CustomInvoiceUpdateSerializer(serializers.Serializer):
+    billing_period = BillingPeriodSerializer(required=False, allow_null=True)
+    line_items = CustomLineSerializer(many=True, required=False, allow_empty=True)
+    due_date = serializers.DateTimeField(required=False, allow_null=True)
+    custom_fields = CustomFieldSerializer(many=True, required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    currency = serializers.CharField(max_length=3, required=False, allow_null=True)
+
+    def to_service_data(self) -> dict:
+        data = dict(self.validated_data)
+        if "line_items" in data:
+            data["line_items"] = [
+                CustomLine(
+                    description=item["description"],
+                    quantity=item["quantity"],
+                    unit_price=item["unit_price"],
+                    total=item["total"],
+                )
+                for item in data["line_items"]
+            ]
+        if data.get("custom_fields") is not None:
+            data["custom_fields"] = [dict(field) for field in data["custom_fields"]]
+        return data
+
+
+class CustomInvoiceCreateSerializer(CustomInvoiceUpdateSerializer):
+    tenant_id = serializers.UUIDField()
+    line_items = CustomLineSerializer(many=True, allow_empty=True)
+
+    def to_service_data(self) -> dict:
+        data = super().to_service_data()
+        data.pop("tenant_id")
+        return data
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=1, max_value=10**15)
+    method = serializers.ChoiceField(choices=PaymentMethodKind.choices, default="bank_transfer")
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    date = serializers.DateField(required=False, allow_null=True)
+
+
+class CreditNoteLineInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=500)
+    amount = serializers.IntegerField(min_value=1, max_value=10**15)
+
+
+class CreditNoteCreateSerializer(serializers.Serializer):
+    lines = CreditNoteLineInputSerializer(many=True, allow_empty=True)
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class CreditNoteLineSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    description = serializers.CharField()
+    amount = serializers.IntegerField()
+
+
+class CreditNoteSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.CharField()
+    invoice_id = serializers.UUIDField()
+    tenant_id = serializers.UUIDField()
+    currency = serializers.CharField()
+    total = serializers.IntegerField()
+    reason = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    lines = CreditNoteLineSerializer(many=True)

@@ -1,0 +1,164 @@
+"""The billing cycle: what beat runs hourly and `manage.py run_billing_cycle --now` runs as of
+a moment. Order: dunning steps, collection retries (hooks, not yet implemented), trial ends,
+period boundaries.
+
+Each subscription acts on its own stored state (no global watermark): a period is advanced only
+when `now >= current_period_end`, under the subscription's row lock, so a second run or a
+concurrent run finds nothing left to do, and the unique constraints on period invoices are the
+backstop. Each step for one subscription is its own transaction; a failure is recorded as a
+BillingRunFailure and the run goes on.
+"""
+
+import logging
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import transaction
+
+from invoicing.models import BillingRunFailure
+from invoicing.services.generation import TermsCache, invoice_period_advance, invoice_trial_end
+from subscriptions.models import Subscription
+from subscriptions.models.subscriptions import SubscriptionStatus
+from subscriptions.services.subscriptions import (
+    subscription_advance_period,
+    subscription_end_trial,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_CATCH_UP_PERIODS = 120
+
+
+@dataclass
+class CycleResult:
+    now: datetime
+    invoices: int = 0
+    trial_ends: int = 0
+    periods: int = 0
+    cancellations: int = 0
+    failures: int = 0
+    invoice_ids: list = field(default_factory=list)
+
+    def summary_line(self) -> str:
+        stamp = self.now.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return (
+            f"billing cycle as of {stamp}: {self.invoices} invoices, "
+            f"{self.trial_ends} trial end{'s' if self.trial_ends != 1 else ''}, "
+            f"{self.periods} period{'s' if self.periods != 1 else ''} advanced, "
+            f"{self.cancellations} cancellation{'s' if self.cancellations != 1 else ''}, "
+            f"{self.failures} failure{'s' if self.failures != 1 else ''}"
+        )
+
+
+def dunning_steps_run(*, now: datetime) -> int:
+    """Hook for the dunning app's scheduled steps (not yet implemented here)."""
+    return 0
+
+
+def collection_retries_run(*, now: datetime) -> int:
+    """Hook for payment collection retries (not yet implemented here)."""
+    return 0
+
+
+def _record_failure(*, subscription_id, step: str, now: datetime, exc: Exception) -> None:
+    log.exception("billing cycle: %s failed for subscription %s", step, subscription_id)
+    try:
+        BillingRunFailure.objects.create(
+            subscription_id=subscription_id,
+            step=step,
+            run_as_of=now,
+            error="".join(traceback.format_exception(exc))[-8000:],
+            at=datetime.now(UTC),
+        )
+    except Exception:  # the failure itself could not be stored: logged above
+        log.exception("billing cycle: could not record the failure")
+
+
+def _end_trial(sub_id, *, now, result: CycleResult, cache, deliver) -> None:
+    ended = subscription_end_trial(subscription=Subscription(pk=sub_id), now=now)
+    if ended is None:
+        return
+    invoice = invoice_trial_end(ended=ended, now=now, deliver=deliver, cache=cache)
+    result.trial_ends += 1
+    if invoice is not None:
+        result.invoices += 1
+        result.invoice_ids.append(invoice.pk)
+
+
+def _bill_due(sub_id, *, now, result: CycleResult, cache, deliver) -> None:
+    subscription = Subscription(pk=sub_id)
+    for _ in range(MAX_CATCH_UP_PERIODS):
+        advance = subscription_advance_period(subscription=subscription, now=now)
+        if advance is None:
+            return
+        invoice = invoice_period_advance(advance=advance, now=now, deliver=deliver, cache=cache)
+        result.periods += 1
+        result.cancellations += int(advance.cancelled)
+        if invoice is not None:
+            result.invoices += 1
+            result.invoice_ids.append(invoice.pk)
+        subscription = advance.subscription
+        if advance.cancelled:
+            return
+        # A trial that ends inside a caught-up period is settled in its place.
+        if (
+            subscription.status == SubscriptionStatus.TRIALING
+            and subscription.trial_end is not None
+            and subscription.trial_end <= now
+        ):
+            _end_trial(sub_id, now=now, result=result, cache=cache, deliver=deliver)
+        if subscription.current_period_end > now:
+            return
+
+
+def subscription_bill_due(
+    *, subscription_id, now: datetime, result: CycleResult, cache=None, deliver: bool = True
+) -> None:
+    """Every period boundary of one subscription up to `now`, oldest first (catch-up), in one
+    transaction; a failure rolls this subscription back, is recorded, and the run goes on."""
+    cache = cache or TermsCache()
+    snapshot = (result.invoices, result.trial_ends, result.periods, result.cancellations,
+                len(result.invoice_ids))  # fmt: skip
+    try:
+        with transaction.atomic():
+            _bill_due(subscription_id, now=now, result=result, cache=cache, deliver=deliver)
+    except Exception as exc:
+        (result.invoices, result.trial_ends, result.periods, result.cancellations) = snapshot[:4]
+        del result.invoice_ids[snapshot[4] :]
+        result.failures += 1
+        _record_failure(subscription_id=subscription_id, step="period", now=now, exc=exc)
+
+
+def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    result = CycleResult(now=now)
+    dunning_steps_run(now=now)
+    collection_retries_run(now=now)
+    cache = TermsCache()
+
+    trial_ids = list(
+        Subscription.objects.filter(status=SubscriptionStatus.TRIALING, trial_end__lte=now)
+        .order_by("trial_end", "id")
+        .values_list("id", flat=True)
+    )
+    for sub_id in trial_ids:
+        try:
+            with transaction.atomic():
+                _end_trial(sub_id, now=now, result=result, cache=cache, deliver=deliver)
+        except Exception as exc:
+            result.failures += 1
+            _record_failure(subscription_id=sub_id, step="trial_end", now=now, exc=exc)
+
+    due_ids = list(
+        Subscription.objects.exclude(status=SubscriptionStatus.CANCELLED)
+        .filter(current_period_end__lte=now)
+        .order_by("current_period_end", "id")
+        .values_list("id", flat=True)
+    )
+    for sub_id in due_ids:
+        subscription_bill_due(
+            subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
+        )
+    return result

@@ -1,0 +1,304 @@
+"""Invoice and credit note PDFs (WeasyPrint) and invoice emails.
+
+Rendering fetches nothing: the only resources are inline data: URIs (the stored logo). The PDF
+carries fixed metadata (creation and modification dates from the document, an identifier from
+its id) so the same document in the same state always renders the same bytes; the stored file's
+sha256 is kept beside it.
+"""
+
+import hashlib
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from weasyprint import HTML, URLFetcher
+
+from billing_project.shared.money import currency_exponent, format_money
+from invoicing.models import CreditNote, Invoice, InvoiceStatus, LineKind
+from invoicing.services.branding import Branding, branding_current
+from subscriptions.models.tenants import PaymentTerms
+from subscriptions.pricing.lines import decimal_str
+
+log = logging.getLogger(__name__)
+
+
+class NoNetworkFetcher(URLFetcher):
+    """Refuses every URL except inline data: URIs (no network, no files)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allowed_protocols=("data",), allow_redirects=False, **kwargs)
+
+    def fetch(self, url, headers=None):
+        if not url.lower().startswith("data:"):
+            raise ValueError(f"resource fetching is disabled: {url[:80]}")
+        return super().fetch(url, headers)
+
+
+def html_to_pdf(html: str, *, identifier: str) -> bytes:
+    """The one WeasyPrint call. `identifier` fixes the PDF /ID (stable bytes)."""
+    document = HTML(string=html, url_fetcher=NoNetworkFetcher(), base_url=None)
+    return document.write_pdf(
+        pdf_identifier=hashlib.md5(identifier.encode(), usedforsecurity=False).digest()
+    )
+
+
+def _w3c(instant: datetime | None) -> str:
+    return (
+        (instant or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+
+
+def _money(currency: str):
+    return lambda cents: format_money(int(cents), currency)
+
+
+def format_unit_price(value: Decimal, currency: str) -> str:
+    """Unit prices may be fractional minor units: 0.5 cents is $0.005."""
+    exponent = currency_exponent(currency)
+    major = Decimal(value).scaleb(-exponent)
+    whole_minor = Decimal(value) == Decimal(value).to_integral_value()
+    if whole_minor:
+        return format_money(int(value), currency)
+    text = decimal_str(major)
+    symbol = format_money(0, currency).split("0")[0]
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+def _date(instant: datetime | None, tz: str = "UTC") -> str:
+    if instant is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(tz)).strftime("%b %d, %Y").replace(" 0", " ")
+
+
+def _period(start, end, tz) -> str:
+    if start is None or end is None:
+        return ""
+    return f"{_date(start, tz)} – {_date(end, tz)}"
+
+
+def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
+    tenant = invoice.tenant
+    tz = tenant.timezone or "UTC"
+    money = _money(invoice.currency)
+    shown = []
+    taxes: dict[str, int] = {}
+    for line in lines:
+        if line.amount == 0:
+            continue
+        if line.kind == LineKind.TAX:
+            rate = str((line.explanation or {}).get("rate", ""))
+            taxes[rate] = taxes.get(rate, 0) + line.amount
+            continue
+        explanation = line.explanation or {}
+        detail = []
+        if explanation.get("fraction"):
+            detail.append(f"prorated {explanation['fraction']} days")
+        if explanation.get("metric"):
+            detail.append(
+                f"measured {explanation.get('measured', '')}, "
+                f"included {explanation.get('included', '')}"
+            )
+        shown.append(
+            {
+                "description": line.description,
+                "period": _period(line.period_start, line.period_end, tz),
+                "detail": "; ".join(detail),
+                "quantity": decimal_str(Decimal(line.quantity)),
+                "unit_price": format_unit_price(line.unit_price, invoice.currency),
+                "amount": money(line.amount),
+            }
+        )
+    stamp = {InvoiceStatus.PAID: "PAID", InvoiceStatus.VOID: "VOID"}.get(invoice.status, "")
+    if invoice.status == InvoiceStatus.DRAFT:
+        stamp = "DRAFT"
+    terms_label = dict(PaymentTerms.choices).get(invoice.payment_terms, invoice.payment_terms)
+    custom_fields = list(branding.custom_fields) + list(invoice.custom_fields or [])
+    return {
+        "invoice": invoice,
+        "title": "Invoice",
+        "number": invoice.number or "DRAFT",
+        "branding": branding,
+        "buyer": tenant,
+        "buyer_address": [
+            line
+            for line in (
+                tenant.address_line1,
+                " ".join(p for p in (tenant.city, tenant.state, tenant.postal_code) if p),
+                tenant.country,
+            )
+            if line
+        ],
+        "issued": _date(invoice.issued_at, tz),
+        "due": _date(invoice.due_at, tz),
+        "period": _period(invoice.period_start, invoice.period_end, tz),
+        "payment_terms": branding.payment_terms_label or terms_label,
+        "custom_fields": custom_fields,
+        "lines": shown,
+        "subtotal": money(invoice.subtotal),
+        "discount": money(-invoice.discount) if invoice.discount else "",
+        "taxes": [
+            {"label": f"Tax ({rate}%)" if rate else "Tax", "amount": money(amount)}
+            for rate, amount in taxes.items()
+        ]
+        or [{"label": "Tax", "amount": money(invoice.tax)}],
+        "total": money(invoice.total),
+        "amount_paid": money(invoice.amount_paid) if invoice.amount_paid else "",
+        "amount_credited": money(invoice.amount_credited) if invoice.amount_credited else "",
+        "amount_due": money(invoice.amount_due),
+        "stamp": stamp,
+        "notes": invoice.notes,
+        "created_w3c": _w3c(invoice.issued_at or invoice.created_at),
+        "modified_w3c": _w3c(invoice.voided_at or invoice.paid_at or invoice.issued_at),
+    }
+
+
+def invoice_html(invoice: Invoice, lines=None, branding: Branding | None = None) -> str:
+    lines = list(invoice.lines.all()) if lines is None else lines
+    context = invoice_context(invoice, lines, branding or branding_current())
+    return render_to_string("invoicing/invoice.html", context)
+
+
+def invoice_pdf_bytes(invoice: Invoice) -> bytes:
+    identity = f"{invoice.pk}:{invoice.status}:{invoice.amount_due}:{invoice.amount_paid}"
+    return html_to_pdf(invoice_html(invoice), identifier=identity)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def invoice_pdf_store(*, invoice_id) -> Invoice:
+    """Render the invoice's PDF in its current state and store it with its checksum."""
+    invoice = Invoice.objects.select_related("tenant").get(pk=invoice_id)
+    if invoice.status == InvoiceStatus.DRAFT:
+        return invoice
+    try:
+        data = invoice_pdf_bytes(invoice)
+    except Exception as exc:
+        Invoice.objects.filter(pk=invoice.pk).update(pdf_status="failed", pdf_error=str(exc)[:2000])
+        raise
+    name = f"{invoice.number}.pdf"
+    old_name = invoice.pdf_file.name if invoice.pdf_file else ""
+    invoice.pdf_file.save(name, ContentFile(data), save=False)
+    if old_name and old_name != invoice.pdf_file.name:
+        invoice.pdf_file.storage.delete(old_name)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        pdf_file=invoice.pdf_file.name, pdf_sha256=_sha256(data), pdf_status="done", pdf_error=""
+    )
+    invoice.pdf_sha256, invoice.pdf_status, invoice.pdf_error = _sha256(data), "done", ""
+    return invoice
+
+
+def invoice_pdf_get(*, invoice: Invoice) -> bytes:
+    """The stored PDF when it is current, otherwise a fresh render (stored when finalized)."""
+    if invoice.pdf_status == "done" and invoice.pdf_file:
+        try:
+            with invoice.pdf_file.open("rb") as handle:
+                data = handle.read()
+            if _sha256(data) == invoice.pdf_sha256:
+                return data
+        except OSError:
+            pass
+    if invoice.status == InvoiceStatus.DRAFT:
+        return invoice_pdf_bytes(invoice)
+    invoice = invoice_pdf_store(invoice_id=invoice.pk)
+    with invoice.pdf_file.open("rb") as handle:
+        return handle.read()
+
+
+def invoice_email_send(*, invoice_id, now: datetime) -> Invoice:
+    """Email the invoice with its PDF to the tenant's billing email."""
+    invoice = Invoice.objects.select_related("tenant").get(pk=invoice_id)
+    try:
+        pdf = invoice_pdf_get(invoice=invoice)
+        invoice.refresh_from_db()
+        branding = branding_current()
+        context = {
+            **invoice_context(invoice, list(invoice.lines.all()), branding),
+            "tenant": invoice.tenant,
+        }
+        subject = f"{branding.company_name}: invoice {invoice.number} ({context['amount_due']} due)"
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=render_to_string("invoicing/email/invoice.txt", context),
+            to=[invoice.tenant.email],
+            reply_to=[branding.email] if branding.email else None,
+        )
+        message.attach_alternative(
+            render_to_string("invoicing/email/invoice.html", context), "text/html"
+        )
+        message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+        message.send(fail_silently=False)
+    except Exception as exc:
+        Invoice.objects.filter(pk=invoice.pk).update(
+            email_status="failed", email_error=str(exc)[:2000]
+        )
+        raise
+    Invoice.objects.filter(pk=invoice.pk).update(
+        email_status="done", email_error="", emailed_at=now
+    )
+    return invoice
+
+
+def invoice_deliver(*, invoice_id, email: bool, now: datetime) -> None:
+    """After commit: (re)render the stored PDF, then send the email if one is pending."""
+    invoice = Invoice.objects.get(pk=invoice_id)
+    if invoice.status == InvoiceStatus.DRAFT:
+        return
+    if invoice.pdf_status != "done":
+        invoice_pdf_store(invoice_id=invoice_id)
+    if email and invoice.email_status != "done":
+        invoice_email_send(invoice_id=invoice_id, now=now)
+
+
+# --- credit notes -----------------------------------------------------------------------------
+
+
+def credit_note_html(note: CreditNote, branding: Branding | None = None) -> str:
+    branding = branding or branding_current()
+    tz = note.tenant.timezone or "UTC"
+    money = _money(note.currency)
+    context = {
+        "note": note,
+        "branding": branding,
+        "buyer": note.tenant,
+        "invoice": note.invoice,
+        "issued": _date(note.issued_at, tz),
+        "lines": [
+            {"description": li.description, "amount": money(li.amount)} for li in note.lines.all()
+        ],
+        "total": money(note.total),
+        "created_w3c": _w3c(note.issued_at),
+    }
+    return render_to_string("invoicing/credit_note.html", context)
+
+
+def credit_note_pdf_store(*, credit_note_id) -> CreditNote:
+    note = CreditNote.objects.select_related("tenant", "invoice").get(pk=credit_note_id)
+    try:
+        data = html_to_pdf(credit_note_html(note), identifier=str(note.pk))
+    except Exception as exc:
+        CreditNote.objects.filter(pk=note.pk).update(pdf_status="failed", pdf_error=str(exc)[:2000])
+        raise
+    with transaction.atomic():
+        note.pdf_file.save(f"{note.number}.pdf", ContentFile(data), save=False)
+        CreditNote.objects.filter(pk=note.pk).update(
+            pdf_file=note.pdf_file.name, pdf_sha256=_sha256(data), pdf_status="done", pdf_error=""
+        )
+    return note
+
+
+def credit_note_pdf_get(*, note: CreditNote) -> bytes:
+    if note.pdf_status == "done" and note.pdf_file:
+        try:
+            with note.pdf_file.open("rb") as handle:
+                return handle.read()
+        except OSError:
+            pass
+    return html_to_pdf(credit_note_html(note), identifier=str(note.pk))

@@ -1,0 +1,267 @@
+"""Invoices made by the billing engine: first period, trial end, period boundaries, upgrades.
+
+Each function runs inside the caller's transaction (the one holding the subscription's lock),
+prices with the pure engine, and issues the invoice finalized and numbered. Zero-total charges
+are not invoiced (nothing is owed; see README "Billing cycle").
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from invoicing import usage_source
+from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from invoicing.services.common import apply_totals, finalize_in_place
+from subscriptions.models import Plan, PlanMetric, Subscription, SubscriptionChange
+from subscriptions.pricing import (
+    CouponTerms,
+    Period,
+    PlanTerms,
+    PricedLine,
+    coupon_discount,
+    price_overages,
+    price_period,
+    price_plan_fee,
+)
+from subscriptions.pricing.lines import decimal_str
+from subscriptions.selectors import plan_terms
+from subscriptions.services.subscriptions import PeriodAdvance, TrialEnded, coupon_for_period
+
+
+class TermsCache:
+    """PlanTerms per plan id for one run (plans do not change mid-run)."""
+
+    def __init__(self):
+        self._terms: dict = {}
+
+    def get(self, plan: Plan) -> PlanTerms:
+        terms = self._terms.get(plan.pk)
+        if terms is None:
+            if "plan_metrics" not in getattr(plan, "_prefetched_objects_cache", {}):
+                plan = Plan.objects.prefetch_related(_plan_metrics_prefetch()).get(pk=plan.pk)
+            terms = self._terms[plan.pk] = plan_terms(plan)
+        return terms
+
+
+def _plan_metrics_prefetch():
+    from django.db.models import Prefetch
+
+    return Prefetch("plan_metrics", queryset=PlanMetric.objects.select_related("metric"))
+
+
+def _row(invoice: Invoice, position: int, line: PricedLine) -> InvoiceLine:
+    return InvoiceLine(
+        invoice=invoice,
+        position=position,
+        kind=line.kind,
+        description=line.description[:500],
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        amount=line.amount,
+        period_start=line.period.start if line.period else None,
+        period_end=line.period.end if line.period else None,
+        explanation=line.explanation(),
+    )
+
+
+def invoice_issue(
+    *,
+    subscription: Subscription,
+    kind: str,
+    period: Period,
+    lines: list[PricedLine],
+    now: datetime,
+    change: SubscriptionChange | None = None,
+    deliver: bool = True,
+) -> Invoice | None:
+    """Create, finalize and number one invoice for `lines` (None when nothing is owed)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("invoice_issue must run inside the subscription's transaction")
+    lines = [line for line in lines if line.amount != 0]
+    if not lines or sum(line.amount for line in lines) <= 0:
+        return None
+    tenant = subscription.tenant
+    invoice = Invoice(
+        tenant_id=subscription.tenant_id,
+        subscription=subscription,
+        subscription_change=change,
+        kind=kind,
+        status=InvoiceStatus.DRAFT,
+        currency=tenant.currency.lower(),
+        period_start=period.start,
+        period_end=period.end,
+        payment_terms=tenant.payment_terms,
+        created_by="billing",
+        created_at=now,
+        updated_at=now,
+    )
+    rows = [_row(invoice, position, line) for position, line in enumerate(lines)]
+    apply_totals(invoice, rows)
+    finalize_in_place(invoice=invoice, now=now, deliver=deliver)
+    invoice.save(force_insert=True)
+    InvoiceLine.objects.bulk_create(rows)
+    return invoice
+
+
+def _discount(coupon: CouponTerms | None, fee: PricedLine, currency: str) -> list[PricedLine]:
+    if coupon is None:
+        return []
+    amount = coupon_discount(terms=coupon, fee=fee.amount, currency=currency)
+    if amount == 0:
+        return []
+    label = (
+        f"{decimal_str(coupon.percent_off)}% off"
+        if coupon.percent_off is not None
+        else "amount off"
+    )
+    return [
+        PricedLine(
+            kind="discount",
+            description=f"Discount, {label}",
+            quantity=Decimal(1),
+            unit_price=Decimal(-amount),
+            amount=-amount,
+            period=fee.period,
+        )
+    ]
+
+
+def invoice_first_period(
+    *, subscription: Subscription, now: datetime, deliver: bool = True, cache=None
+) -> Invoice | None:
+    """A subscription without a trial pays its first period's fee at once, in advance."""
+    cache = cache or TermsCache()
+    period = Period(start=subscription.current_period_start, end=subscription.current_period_end)
+    coupon = coupon_for_period(subscription=subscription, period_index=subscription.period_index)
+    priced = price_period(
+        plan=cache.get(subscription.plan),
+        fee_period=period,
+        usage_period=None,
+        usage={},
+        coupon=coupon,
+        coupon_period_index=0,
+    )
+    return invoice_issue(
+        subscription=subscription,
+        kind=InvoiceKind.SUBSCRIPTION,
+        period=period,
+        lines=list(priced.lines),
+        now=now,
+        deliver=deliver,
+    )
+
+
+def invoice_trial_end(
+    *, ended: TrialEnded, now: datetime, deliver: bool = True, cache=None
+) -> Invoice | None:
+    """The fee for the rest of the period in which the trial ended, prorated by days."""
+    if ended.remaining_days <= 0:
+        return None
+    cache = cache or TermsCache()
+    terms = cache.get(ended.plan)
+    fee = price_plan_fee(
+        plan=terms,
+        period=Period(start=max(ended.ended_at, ended.period.start), end=ended.period.end),
+        remaining_days=ended.remaining_days,
+        period_days=ended.period_days,
+    )
+    coupon = coupon_for_period(subscription=ended.subscription, period_index=ended.period_index)
+    return invoice_issue(
+        subscription=ended.subscription,
+        kind=InvoiceKind.SUBSCRIPTION,
+        period=ended.period,
+        lines=[fee, *_discount(coupon, fee, terms.currency)],
+        now=now,
+        deliver=deliver,
+    )
+
+
+def invoice_period_advance(
+    *,
+    advance: PeriodAdvance,
+    now: datetime,
+    deliver: bool = True,
+    cache=None,
+    usage: dict | None = None,
+    coupon: CouponTerms | bool | None = False,
+) -> Invoice | None:
+    """At a period boundary: the new period's fee in advance (coupon applied) and the ended
+    period's overages in arrears against the plan in effect at its end. When a cancellation took
+    effect: a `final` invoice with the overages only. The ended period's usage is closed.
+
+    `usage` and `coupon` may be passed in by a batching caller (False: look the coupon up)."""
+    cache = cache or TermsCache()
+    sub = advance.subscription
+    ended = advance.ended_period
+    lines: list[PricedLine] = []
+    whole_period_in_trial = sub.trial_end is not None and sub.trial_end >= ended.end
+    if not whole_period_in_trial:
+        if usage is None:
+            usage = usage_source.usage_totals(
+                tenant_id=sub.tenant_id, start=ended.start, end=ended.end
+            )
+        lines.extend(price_overages(plan=cache.get(advance.plan_at_end), usage=usage, period=ended))
+    invoice = None
+    if advance.cancelled:
+        invoice = invoice_issue(
+            subscription=sub, kind=InvoiceKind.FINAL, period=ended, lines=lines, now=now,
+            deliver=deliver,
+        )  # fmt: skip
+    elif advance.trialing:
+        pass  # the new period is still free; the ended one was too
+    else:
+        if coupon is False:
+            coupon = coupon_for_period(subscription=sub, period_index=advance.new_period_index)
+        fee = price_period(
+            plan=cache.get(advance.new_plan),
+            fee_period=advance.new_period,
+            usage_period=None,
+            usage={},
+            coupon=coupon or None,
+            coupon_period_index=0,
+        )
+        invoice = invoice_issue(
+            subscription=sub,
+            kind=InvoiceKind.SUBSCRIPTION,
+            period=advance.new_period,
+            lines=[*fee.lines, *lines],
+            now=now,
+            deliver=deliver,
+        )
+    usage_source.usage_period_close(
+        tenant_id=sub.tenant_id, period_start=ended.start, period_end=ended.end, now=now
+    )
+    return invoice
+
+
+def invoice_upgrade(
+    *, subscription: Subscription, change: SubscriptionChange, now: datetime, deliver: bool = True
+) -> Invoice | None:
+    """The immediate proration invoice of an upgrade (`new - old` for the days left)."""
+    if change.proration_amount is None or change.proration_amount <= 0:
+        return None
+    period = Period(start=change.period_start, end=change.period_end)
+    amount = change.proration_amount
+    line = PricedLine(
+        kind="proration",
+        description=(
+            f"Upgrade {change.from_plan.name} to {change.to_plan.name}, "
+            f"{change.proration_numerator} of {change.proration_denominator} days"
+        ),
+        quantity=Decimal(1),
+        unit_price=Decimal(amount),
+        amount=amount,
+        period=Period(start=max(change.effective_at, period.start), end=period.end),
+        numerator=change.proration_numerator,
+        denominator=change.proration_denominator,
+    )
+    return invoice_issue(
+        subscription=subscription,
+        kind=InvoiceKind.PRORATION,
+        period=period,
+        lines=[line],
+        now=now,
+        change=change,
+        deliver=deliver,
+    )

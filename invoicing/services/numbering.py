@@ -1,0 +1,41 @@
+"""Gapless document numbers: `INV-2026-000001`, `CN-2026-000001`.
+
+One counter row per (seller, document type, year). `INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING` creates or bumps it in one statement and leaves the row locked (exactly as
+`SELECT ... FOR UPDATE` would) until the caller's transaction ends: a concurrent finalization
+waits, a rollback gives the number back. A number is therefore only ever taken by a committed
+document, and the series has no gaps. Voided invoices keep their numbers.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from invoicing.models import DocumentType, NumberSequence
+
+PREFIXES = {DocumentType.INVOICE: "INV", DocumentType.CREDIT_NOTE: "CN"}
+
+
+def seller_code() -> str:
+    return getattr(settings, "BILLING_SELLER_CODE", "default")
+
+
+def number_next(*, document_type: str, at: datetime, seller: str | None = None) -> str:
+    """Take the next number of the series; call inside the transaction that uses it."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("number_next must run inside the document's transaction")
+    seller = seller or seller_code()
+    year = at.year
+    table = NumberSequence._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (seller, document_type, year, last_value) "  # noqa: S608
+            "VALUES (%s, %s, %s, 1) "
+            "ON CONFLICT (seller, document_type, year) "
+            f"DO UPDATE SET last_value = {table}.last_value + 1 "
+            "RETURNING last_value",
+            [seller, document_type, year],
+        )
+        value = cursor.fetchone()[0]
+    return f"{PREFIXES[document_type]}-{year}-{value:06d}"

@@ -1,0 +1,44 @@
+from django.urls import path
+
+from invoicing import apis, subscription_apis
+
+urlpatterns = [
+    path(
+        "subscriptions", subscription_apis.SubscriptionListCreateApi.as_view(), name="subscriptions"
+    ),
+    path(
+        "subscriptions/<str:subscription_id>",
+        subscription_apis.SubscriptionDetailApi.as_view(),
+        name="subscription-detail",
+    ),
+    path("invoices", apis.InvoiceListCreateApi.as_view(), name="invoices"),
+    path("invoices/<str:invoice_id>", apis.InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<str:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),
+    path(
+        "invoices/<str:invoice_id>/finalize",
+        apis.InvoiceFinalizeApi.as_view(),
+        name="invoice-finalize",
+    ),
+    path("invoices/<str:invoice_id>/void", apis.InvoiceVoidApi.as_view(), name="invoice-void"),
+    path("invoices/<str:invoice_id>/send", apis.InvoiceSendApi.as_view(), name="invoice-send"),
+    path(
+        "invoices/<str:invoice_id>/mark-uncollectible",
+        apis.InvoiceMarkUncollectibleApi.as_view(),
+        name="invoice-mark-uncollectible",
+    ),
+    path(
+        "invoices/<str:invoice_id>/payments",
+        apis.InvoicePaymentsApi.as_view(),
+        name="invoice-payments",
+    ),
+    path(
+        "invoices/<str:invoice_id>/credit-notes",
+        apis.InvoiceCreditNotesApi.as_view(),
+        name="invoice-credit-notes",
+    ),
+    path(
+        "credit-notes/<str:credit_note_id>/pdf",
+        apis.CreditNotePdfApi.as_view(),
+        name="credit-note-pdf",
+    ),
+]
