@@ -104,7 +104,7 @@ class SubscriptionListCreateApi(BillingGenericAPIView):
             attach_payment_method(
                 tenant=tenant, payment_method_id=data["payment_method_id"], now=now
             )
-        sub = services.subscription_create(
+        sub = self.start_subscription(
             tenant=tenant,
             plan=plan,
             now=now,
@@ -114,6 +114,10 @@ class SubscriptionListCreateApi(BillingGenericAPIView):
         )
         sub = selectors.subscription_get(subscription_id=sub.pk)
         return Response(SubscriptionSerializer(sub).data, status=status.HTTP_201_CREATED)
+
+    def start_subscription(self, **kwargs) -> Subscription:
+        """Invoicing overrides this to bill the first period in the same request."""
+        return services.subscription_create(**kwargs)
 
 
 class SubscriptionDetailApi(BillingGenericAPIView):
@@ -139,7 +143,7 @@ class SubscriptionDetailApi(BillingGenericAPIView):
         now = utcnow()
         change = None
         if "plan_id" in data:
-            sub, change = services.subscription_change_plan(
+            sub, change = self.change_plan(
                 subscription=sub,
                 plan=plan_or_400(data["plan_id"]),
                 prorate=data["prorate"],
@@ -157,6 +161,10 @@ class SubscriptionDetailApi(BillingGenericAPIView):
             sub = services.subscription_reactivate(subscription=sub, now=now, actor=actor)
         sub = selectors.subscription_get(subscription_id=sub.pk)
         return Response(SubscriptionChangeResultSerializer(sub, context={"change": change}).data)
+
+    def change_plan(self, **kwargs):
+        """Invoicing overrides this to bill an upgrade's proration in the same request."""
+        return services.subscription_change_plan(**kwargs)
 
 
 class SubscriptionReactivateApi(BillingGenericAPIView):
