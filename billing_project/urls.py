@@ -10,6 +10,7 @@ api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("subscriptions.urls")),
+    path("", include("usage.urls")),
 ]
 
 urlpatterns = [
