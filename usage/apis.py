@@ -15,7 +15,7 @@ from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import NotFound, ValidationFailed
 from subscriptions.models import Tenant
 from usage import selectors, services
-from usage.catalog import metric_catalog, metric_lookup
+from usage.catalog import CATALOG
 from usage.models import UsageEvent
 from usage.serializers import (
     CurrentUsageSerializer,
@@ -123,16 +123,10 @@ class UsageRecordApi(BillingGenericAPIView):
         now = utcnow()
         body = _require_object(_json_body(request))
         tenant_id, check_exists = _write_tenant(request, body)
-        catalog = {}
-        metric_type = body.get("metric_type")
-        if isinstance(metric_type, str):
-            info = metric_lookup(metric_type)
-            if info is not None:
-                catalog[metric_type] = info
         # The lower bound is checked by the INSERT itself (services.usage_event_record).
         ctx = IngestContext(now=now, lower_bound=None)
         try:
-            record = parse_record(body, catalog=catalog, ctx=ctx, allow_date=False)
+            record = parse_record(body, catalog=CATALOG, ctx=ctx, allow_date=False)
         except RecordError as exc:
             raise _validation_failed(exc.messages)
         if check_exists and not Tenant.objects.filter(pk=tenant_id).exists():
@@ -167,7 +161,7 @@ class UsageBatchApi(BillingGenericAPIView):
             raise _validation_failed({"records": ["This field is required."]})
         try:
             result = services.usage_batch_record(
-                tenant_id=tenant_id, records=body["records"], catalog=metric_catalog(), now=now
+                tenant_id=tenant_id, records=body["records"], catalog=CATALOG, now=now
             )
         except RecordError as exc:
             raise _validation_failed(exc.messages)

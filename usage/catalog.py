@@ -54,3 +54,14 @@ def metric_catalog_clear() -> None:
     with _lock:
         _state["loaded_at"] = float("-inf")
         _state["by_type"] = {}
+
+
+class _Catalog:
+    """A mapping-like view whose `get` reloads on a miss (what validation is given)."""
+
+    @staticmethod
+    def get(metric_type: str) -> MetricInfo | None:
+        return metric_lookup(metric_type)
+
+
+CATALOG = _Catalog()
