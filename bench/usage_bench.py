@@ -431,7 +431,7 @@ def main():
 
         # 4. GET usage/current: 1,000 events, then args.events_big events.
         def current(n, i):
-            return None, {"Authorization": f"Bearer {tokens[(n * 31 + i) % len(tokens)]}"}
+            return None, {"Authorization": f"Bearer {tokens[(n * 31 + i) % 50]}"}
 
         _, _, small_rollups = load_big(url, 1000, tenant_ids, metric_ids, start, now)
         load("GET", "usage/current", current, concurrency=args.concurrency, duration=2)

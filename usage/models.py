@@ -12,14 +12,28 @@ QUANTITY_DECIMALS = 6
 
 
 class UsageEvent(models.Model):
-    """One reported quantity of a metric at an instant. Append-only."""
+    """One reported quantity of a metric at an instant. Append-only.
+
+    The foreign keys carry no database constraint: per-row referential checks would double the
+    cost of batch ingestion. Integrity still holds in the database, because every event insert
+    upserts its hourly rollup row in the same statement, and `UsageHourly` keeps both
+    constraints (an unknown tenant or metric fails the whole statement).
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(
-        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+        "subscriptions.Tenant",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     metric = models.ForeignKey(
-        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
+        "subscriptions.Metric",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     quantity = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMALS)
     timestamp = models.DateTimeField()

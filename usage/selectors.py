@@ -17,8 +17,7 @@ from django.db.models import QuerySet
 
 from billing_project.shared.errors import Conflict
 from billing_project.shared.money import round_minor
-from subscriptions.models import Metric
-from subscriptions.selectors import subscription_live_for_tenant
+from subscriptions.models import Metric, PlanMetric, Subscription
 from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique
 
 _HOUR = timedelta(hours=1)
@@ -127,20 +126,25 @@ class CurrentUsage:
 
 def usage_current(*, tenant_id) -> CurrentUsage:
     """The live subscription's current period: per plan metric its usage, limit and overage.
-    409 `no_live_subscription` when the tenant has none."""
-    subscription = subscription_live_for_tenant(tenant_id=tenant_id)
+    409 `no_live_subscription` when the tenant has none. Three lean queries."""
+    subscription = (
+        Subscription.objects.filter(tenant_id=tenant_id)
+        .exclude(status="cancelled")
+        .values("current_period_start", "current_period_end", "plan_id", "plan__currency")
+        .first()
+    )
     if subscription is None:
         raise Conflict("The tenant has no live subscription.", code="no_live_subscription")
-    start, end = subscription.current_period_start, subscription.current_period_end
+    start, end = subscription["current_period_start"], subscription["current_period_end"]
+    currency = subscription["plan__currency"]
+    terms = PlanMetric.objects.filter(plan_id=subscription["plan_id"]).values_list(
+        "metric__metric_type", "included_quantity", "overage_unit_price"
+    )
     totals = usage_totals(tenant_id=tenant_id, start=start, end=end)
-    currency = subscription.plan.currency
     metrics = []
-    for plan_metric in subscription.plan.plan_metrics.all():
-        metric_type = plan_metric.metric.metric_type
+    for metric_type, limit, price in sorted(terms):
         current = totals.get(metric_type, Decimal(0))
-        limit = plan_metric.included_quantity
         overages = max(Decimal(0), current - limit)
-        price = plan_metric.overage_unit_price
         cost = round_minor(overages * price, currency)
         metrics.append(MetricUsage(metric_type, current, limit, overages, price, cost))
     return CurrentUsage(
