@@ -222,15 +222,16 @@ def _json_headers(token):
 
 def batch_records(n_requests: int, per_request: int, now: datetime, dup_rate=0.05):
     """Request bodies of `per_request` records with unique keys, `dup_rate` of them repeating
-    a key from the previous request (or earlier in the first)."""
+    a key the same tenant already sent (or, in its first request, one earlier in the batch)."""
     import orjson
 
     rng = random.Random(1)
-    bodies, previous_keys = [], []
+    bodies, history = [], []
     for r in range(n_requests):
         keys = [f"b{r}-{i}" for i in range(per_request)]
         n_dup = int(per_request * dup_rate)
-        source = previous_keys or keys[: per_request // 2]
+        # Request r goes to tenant r % 10: repeat keys that tenant sent 10 requests earlier.
+        source = history[r - 10] if r >= 10 else keys[: per_request // 2]
         for j in range(n_dup):
             keys[per_request - 1 - j] = source[j % len(source)]
         records = [
@@ -242,7 +243,7 @@ def batch_records(n_requests: int, per_request: int, now: datetime, dup_rate=0.0
             }
             for i, key in enumerate(keys)
         ]
-        previous_keys = keys[: per_request // 2]
+        history.append(keys[: per_request // 2])
         bodies.append(orjson.dumps({"records": records}))
     return bodies
 
