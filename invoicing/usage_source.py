@@ -1,22 +1,10 @@
-"""Adapter to the usage app: per-metric totals of a period and closing a period once invoiced."""
+"""The usage app as invoicing sees it: per-metric totals of a period, and closing a period.
 
-from datetime import datetime
-from decimal import Decimal
+Close first, then read, in the same transaction: closing takes the tenant's usage lock, so no
+late event can land in the period between the read and the invoice.
+"""
 
+from usage.selectors import usage_totals
+from usage.services import usage_period_close
 
-def usage_totals(*, tenant_id, start: datetime, end: datetime) -> dict[str, Decimal]:
-    try:
-        from usage import selectors
-    except ImportError:  # FALLBACK until usage.selectors lands: no usage, no overages
-        return {}
-    return selectors.usage_totals(tenant_id=tenant_id, start=start, end=end)
-
-
-def usage_period_close(*, tenant_id, period_start: datetime, period_end: datetime, now) -> None:
-    try:
-        from usage import services
-    except ImportError:  # FALLBACK until usage.services lands
-        return
-    services.usage_period_close(
-        tenant_id=tenant_id, period_start=period_start, period_end=period_end, now=now
-    )
+__all__ = ["usage_period_close", "usage_totals"]

@@ -1,1 +1,138 @@
-from django.db import models  # noqa: F401
+"""Usage events, their hourly rollups and the record of invoiced (closed) periods.
+
+Table names are fixed (`db_table`) because the ingestion fast path writes them with SQL.
+"""
+
+import uuid
+
+from django.db import models
+
+QUANTITY_MAX_DIGITS = 24
+QUANTITY_DECIMALS = 6
+
+
+class UsageEvent(models.Model):
+    """One reported quantity of a metric at an instant. Append-only.
+
+    The foreign keys carry no database constraint: per-row referential checks would double the
+    cost of batch ingestion. Integrity still holds in the database, because every event insert
+    upserts its hourly rollup row in the same statement, and `UsageHourly` keeps both
+    constraints (an unknown tenant or metric fails the whole statement).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        "subscriptions.Tenant",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    metric = models.ForeignKey(
+        "subscriptions.Metric",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    quantity = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=QUANTITY_DECIMALS)
+    timestamp = models.DateTimeField()
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    unique_key = models.CharField(max_length=255, null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "usage_event"
+        ordering = ["-timestamp", "id"]
+        indexes = [
+            models.Index(
+                fields=["tenant", "metric", "timestamp"], name="usage_event_tenant_metric_ts"
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="usage_event_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                name="usage_event_quantity_not_negative", condition=models.Q(quantity__gte=0)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_id} {self.quantity} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
+
+class UsageHourly(models.Model):
+    """Aggregates of the events of one (tenant, metric, UTC hour), maintained at ingestion.
+
+    `latest_value` is the value of the newest event by timestamp; when several share that
+    timestamp, the largest of their values (a rule that does not depend on arrival order).
+    """
+
+    pk = models.CompositePrimaryKey("tenant_id", "metric_id", "hour")
+    tenant = models.ForeignKey(
+        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    metric = models.ForeignKey(
+        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    hour = models.DateTimeField()
+    sum_value = models.DecimalField(max_digits=34, decimal_places=QUANTITY_DECIMALS)
+    max_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
+    event_count = models.BigIntegerField()
+    latest_at = models.DateTimeField()
+    latest_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
+
+    class Meta:
+        db_table = "usage_hourly"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.metric_id}@{self.hour:%Y-%m-%d %H:00}"
+
+
+class UsageHourlyUnique(models.Model):
+    """The distinct `unique_key`s of a unique_count metric per (tenant, metric, UTC hour)."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "metric_id", "hour", "unique_key")
+    tenant = models.ForeignKey(
+        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    metric = models.ForeignKey(
+        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    hour = models.DateTimeField()
+    unique_key = models.CharField(max_length=255)
+
+    class Meta:
+        db_table = "usage_hourly_unique"
+
+    def __str__(self) -> str:
+        return f"{self.unique_key}@{self.hour:%Y-%m-%d %H:00}"
+
+
+class UsagePeriodClose(models.Model):
+    """A period whose usage was invoiced: no event may be recorded before its end any more."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey("subscriptions.Tenant", on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    closed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "usage_period_close"
+        ordering = ["tenant", "-period_end"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "period_start"], name="usage_period_close_unique"
+            ),
+            models.CheckConstraint(
+                name="usage_period_close_ordered",
+                condition=models.Q(period_end__gt=models.F("period_start")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} closed until {self.period_end:%Y-%m-%d %H:%M}"

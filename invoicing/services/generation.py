@@ -194,6 +194,11 @@ def invoice_period_advance(
     cache = cache or TermsCache()
     sub = advance.subscription
     ended = advance.ended_period
+    # Close before reading: closing takes the tenant's usage lock, so no late event can land in
+    # the ended period between the read below and the invoice.
+    usage_source.usage_period_close(
+        tenant_id=sub.tenant_id, period_start=ended.start, period_end=ended.end, now=now
+    )
     lines: list[PricedLine] = []
     whole_period_in_trial = sub.trial_end is not None and sub.trial_end >= ended.end
     if not whole_period_in_trial:
@@ -229,9 +234,6 @@ def invoice_period_advance(
             now=now,
             deliver=deliver,
         )
-    usage_source.usage_period_close(
-        tenant_id=sub.tenant_id, period_start=ended.start, period_end=ended.end, now=now
-    )
     return invoice
 
 

@@ -1,0 +1,284 @@
+"""Writes: recording usage events (one, or a batch) and closing invoiced periods.
+
+Both ingestion paths bypass the ORM (not the validation): one event is one
+`INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
+rollups; a batch is staged with COPY into a temporary table and moved with one
+`INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` plus set-based rollup upserts. Either
+way the event and its rollups commit together or not at all.
+
+Period closing and ingestion meet on a per-tenant advisory lock: ingestion holds it shared from
+before it reads the tenant's lower bound until it commits; `usage_period_close` takes it
+exclusively, so it waits for in-flight ingestion and later ingestion waits for it, then sees the
+new bound. Invoicing calls `usage_period_close` first and reads `usage_totals` after it, in the
+same transaction: every event that can still count in the period is then visible.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import connection, transaction
+
+from billing_project.shared.errors import NotFound, ValidationFailed
+from subscriptions.models import Subscription, Tenant
+from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique, UsagePeriodClose
+from usage.validation import IngestContext, ParsedRecord, parse_batch
+
+EVENTS = UsageEvent._meta.db_table
+HOURLY = UsageHourly._meta.db_table
+HOURLY_UNIQUE = UsageHourlyUnique._meta.db_table
+CLOSES = UsagePeriodClose._meta.db_table
+SUBSCRIPTIONS = Subscription._meta.db_table
+TENANTS = Tenant._meta.db_table
+
+_LOCK_CLASS = 0x75736167  # "usag": the advisory-lock namespace of usage ingestion
+_LOCK_SQL = "SELECT pg_advisory_xact_lock{mode}(%s, hashtext(%s::text))"
+
+_LOWER_BOUND_SQL = f"""COALESCE(
+    (SELECT max(period_end) FROM {CLOSES} WHERE tenant_id = %(tenant)s),
+    (SELECT started_at FROM {SUBSCRIPTIONS}
+      WHERE tenant_id = %(tenant)s AND status <> 'cancelled' LIMIT 1))"""  # noqa: S608
+
+# latest_value: the newest event's value; equal timestamps keep the largest value.
+_HOURLY_UPSERT = """
+    ON CONFLICT (tenant_id, metric_id, hour) DO UPDATE SET
+      sum_value = h.sum_value + EXCLUDED.sum_value,
+      max_value = GREATEST(h.max_value, EXCLUDED.max_value),
+      event_count = h.event_count + EXCLUDED.event_count,
+      latest_value = CASE
+        WHEN EXCLUDED.latest_at > h.latest_at THEN EXCLUDED.latest_value
+        WHEN EXCLUDED.latest_at < h.latest_at THEN h.latest_value
+        ELSE GREATEST(h.latest_value, EXCLUDED.latest_value) END,
+      latest_at = GREATEST(h.latest_at, EXCLUDED.latest_at)"""
+
+_SINGLE_SQL = f"""
+WITH b AS MATERIALIZED (SELECT {_LOWER_BOUND_SQL} AS lower_bound),
+ins AS (
+  INSERT INTO {EVENTS}
+    (id, tenant_id, metric_id, quantity, timestamp, idempotency_key, unique_key, received_at)
+  SELECT %(id)s, %(tenant)s, %(metric)s, %(quantity)s, %(ts)s, %(key)s, %(ukey)s, %(now)s
+    FROM b WHERE b.lower_bound IS NULL OR b.lower_bound <= %(ts)s
+  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING tenant_id, metric_id, quantity, timestamp, unique_key
+),
+roll AS (
+  INSERT INTO {HOURLY} AS h
+    (tenant_id, metric_id, hour, sum_value, max_value, event_count, latest_at, latest_value)
+  SELECT tenant_id, metric_id, date_trunc('hour', timestamp, 'UTC'), quantity, quantity, 1,
+         timestamp, quantity
+    FROM ins
+  {_HOURLY_UPSERT}
+),
+uq AS (
+  INSERT INTO {HOURLY_UNIQUE} (tenant_id, metric_id, hour, unique_key)
+  SELECT tenant_id, metric_id, date_trunc('hour', timestamp, 'UTC'), unique_key
+    FROM ins WHERE %(is_unique)s AND unique_key IS NOT NULL
+  ON CONFLICT DO NOTHING
+)
+SELECT (SELECT lower_bound FROM b), (SELECT count(*) FROM ins)
+"""  # noqa: S608
+
+_ORIGINAL_SQL = f"""
+SELECT e.id, e.tenant_id, m.metric_type, e.quantity, e.timestamp, e.idempotency_key,
+       e.unique_key, e.received_at
+  FROM {EVENTS} e JOIN subscriptions_metric m ON m.id = e.metric_id
+ WHERE e.tenant_id = %s AND e.idempotency_key = %s
+"""  # noqa: S608
+
+_CONTEXT_SQL = f"""
+SELECT {_LOWER_BOUND_SQL}, t.timezone, s.current_period_start
+  FROM {TENANTS} t
+  LEFT JOIN {SUBSCRIPTIONS} s ON s.tenant_id = t.id AND s.status <> 'cancelled'
+ WHERE t.id = %(tenant)s
+"""  # noqa: S608
+
+_STAGING = "usage_staging"
+_STAGING_DDL = f"""
+CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
+  metric_id uuid NOT NULL, quantity numeric NOT NULL, timestamp timestamptz NOT NULL,
+  idempotency_key text, unique_key text
+) ON COMMIT DELETE ROWS;
+DELETE FROM usage_staging
+"""  # noqa: S608
+_STAGING_COPY = (
+    f"COPY {_STAGING} (metric_id, quantity, timestamp, idempotency_key, unique_key) FROM STDIN"
+)
+_BATCH_SQL = f"""
+WITH ins AS (
+  INSERT INTO {EVENTS}
+    (id, tenant_id, metric_id, quantity, timestamp, idempotency_key, unique_key, received_at)
+  SELECT gen_random_uuid(), %(tenant)s, metric_id, quantity, timestamp, idempotency_key,
+         unique_key, %(now)s
+    FROM {_STAGING}
+  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  RETURNING metric_id, quantity, timestamp, unique_key
+),
+roll AS (
+  INSERT INTO {HOURLY} AS h
+    (tenant_id, metric_id, hour, sum_value, max_value, event_count, latest_at, latest_value)
+  SELECT %(tenant)s, metric_id, date_trunc('hour', timestamp, 'UTC'), sum(quantity),
+         max(quantity), count(*), max(timestamp),
+         (array_agg(quantity ORDER BY timestamp DESC, quantity DESC))[1]
+    FROM ins GROUP BY metric_id, date_trunc('hour', timestamp, 'UTC')
+  {_HOURLY_UPSERT}
+),
+uq AS (
+  INSERT INTO {HOURLY_UNIQUE} (tenant_id, metric_id, hour, unique_key)
+  SELECT DISTINCT %(tenant)s::uuid, metric_id, date_trunc('hour', timestamp, 'UTC'), unique_key
+    FROM ins WHERE unique_key IS NOT NULL AND metric_id = ANY(%(unique_metrics)s::uuid[])
+  ON CONFLICT DO NOTHING
+)
+SELECT count(*) FROM ins
+"""  # noqa: S608
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: UUID
+    tenant_id: UUID
+    metric_type: str
+    quantity: Decimal
+    timestamp: datetime
+    idempotency_key: str | None
+    unique_key: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    event: StoredEvent
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    received: int
+    accepted: int
+    duplicates: int
+
+
+def _lock_tenant(cursor, tenant_id, *, exclusive: bool) -> None:
+    cursor.execute(_LOCK_SQL.format(mode="" if exclusive else "_shared"), [_LOCK_CLASS, tenant_id])
+
+
+def usage_lower_bound(*, tenant_id) -> datetime | None:
+    """The earliest instant a new event may have: the end of the last invoiced (closed) period,
+    else the start of the live subscription, else none."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_LOWER_BOUND_SQL}", {"tenant": tenant_id})
+        return cursor.fetchone()[0]
+
+
+def usage_ingest_context(*, tenant_id, now: datetime, cursor=None) -> IngestContext:
+    """Lower bound, timezone and current period start of a tenant (404 if it does not exist)."""
+    if cursor is None:
+        with connection.cursor() as cursor:
+            return usage_ingest_context(tenant_id=tenant_id, now=now, cursor=cursor)
+    cursor.execute(_CONTEXT_SQL, {"tenant": tenant_id})
+    row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Tenant not found.")
+    lower_bound, tz, period_start = row
+    return IngestContext(now=now, lower_bound=lower_bound, timezone=tz, period_start=period_start)
+
+
+def _bound_error(lower_bound: datetime) -> ValidationFailed:
+    message = (
+        "timestamp falls before the tenant's oldest open period, which starts at "
+        f"{lower_bound.isoformat().replace('+00:00', 'Z')}."
+    )
+    return ValidationFailed(f"Invalid input: {message}", errors={"timestamp": [message]})
+
+
+def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) -> RecordResult:
+    """Store one event exactly once. A known idempotency key returns the original event
+    (`duplicate=True`) and changes nothing, whatever the new record says."""
+    event_id = uuid.uuid4()
+    params = {
+        "id": event_id,
+        "tenant": tenant_id,
+        "metric": record.metric.id,
+        "quantity": record.quantity,
+        "ts": record.timestamp,
+        "key": record.idempotency_key,
+        "ukey": record.unique_key,
+        "now": now,
+        "is_unique": record.metric.aggregation == "unique_count",
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock_tenant(cursor, tenant_id, exclusive=False)
+        cursor.execute(_SINGLE_SQL, params)
+        lower_bound, inserted = cursor.fetchone()
+        if inserted:
+            event = StoredEvent(
+                event_id,
+                tenant_id,
+                record.metric.metric_type,
+                record.quantity,
+                record.timestamp,
+                record.idempotency_key,
+                record.unique_key,
+                now,
+            )
+            return RecordResult(event, duplicate=False)
+        if lower_bound is not None and record.timestamp < lower_bound:
+            raise _bound_error(lower_bound)
+        cursor.execute(_ORIGINAL_SQL, [tenant_id, record.idempotency_key])
+        return RecordResult(StoredEvent(*cursor.fetchone()), duplicate=True)
+
+
+def usage_batch_record(*, tenant_id: UUID, records, catalog, now: datetime) -> BatchResult:
+    """Validate and store a batch of raw records, all or nothing.
+
+    Bad records raise RecordError listing each one (nothing stored). Records whose idempotency
+    key is already stored, or repeats one earlier in the batch, are duplicates: counted, not
+    stored. Raises NotFound for an unknown tenant.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        _lock_tenant(cursor, tenant_id, exclusive=False)
+        ctx = usage_ingest_context(tenant_id=tenant_id, now=now, cursor=cursor)
+        parsed = parse_batch(records, catalog=catalog, ctx=ctx)
+        seen: set[str] = set()
+        rows = []
+        unique_metrics = set()
+        for record in parsed:
+            key = record.idempotency_key
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            if record.metric.aggregation == "unique_count":
+                unique_metrics.add(record.metric.id)
+            rows.append(
+                (record.metric.id, record.quantity, record.timestamp, key, record.unique_key)
+            )
+        raw = cursor.cursor  # the psycopg cursor: COPY is not part of the DB-API
+        raw.execute(_STAGING_DDL)
+        with raw.copy(_STAGING_COPY) as copy:
+            for row in rows:
+                copy.write_row(row)
+        raw.execute(
+            _BATCH_SQL, {"tenant": tenant_id, "now": now, "unique_metrics": list(unique_metrics)}
+        )
+        accepted = raw.fetchone()[0]
+    received = len(parsed)
+    return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)
+
+
+def usage_period_close(
+    *, tenant_id, period_start: datetime, period_end: datetime, now: datetime
+) -> UsagePeriodClose:
+    """Record that a period's usage was invoiced: from now on no event may be recorded before
+    `period_end`. Idempotent per (tenant, period_start). Call it inside the invoicing
+    transaction, before reading `usage_totals` for the period."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            _lock_tenant(cursor, tenant_id, exclusive=True)
+        closed, _ = UsagePeriodClose.objects.get_or_create(
+            tenant_id=tenant_id,
+            period_start=period_start,
+            defaults={"period_end": period_end, "closed_at": now},
+        )
+    return closed

@@ -1,0 +1,232 @@
+"""Parsing and validating usage records in plain Python (no ORM, no serializer per row).
+
+Quantities arrive as JSON numbers or numeric strings, and are kept exactly as written
+(`0.1` stays `0.1`). `decode_body` decodes with orjson, which turns JSON numbers into floats; a
+float's shortest repr (`repr(0.1) == "0.1"`) is exactly the literal's value whenever the literal
+has at most 15 significant digits. A literal with more digits may have been rounded (and an
+over-precise `0.10000000000000000001` would pass as `0.1`), so when the raw body holds any run
+of 16 or more digit characters (digits and a dot) it is decoded with the standard library's
+`json.loads(parse_float=Decimal)` instead, which keeps every literal. That slower path is only
+taken for such bodies (it may be triggered by a long digit run inside a string: still exact).
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from usage.catalog import MetricInfo
+
+MAX_QUANTITY = Decimal(10) ** 12
+QUANTUM = Decimal("0.000001")
+MAX_KEY_LENGTH = 255
+MAX_FUTURE = timedelta(minutes=5)
+MAX_BATCH = 10_000
+_FLOAT_SAFE_DIGITS = 15
+_NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+_LONG_DIGIT_RUN = re.compile(rb"[0-9.]{16,}")
+
+
+def decode_body(raw: bytes):
+    """The JSON body with every number exact (see the module docstring). Raises ValueError."""
+    if _LONG_DIGIT_RUN.search(raw) is None:
+        return orjson.loads(raw)
+    return json.loads(raw, parse_float=Decimal)
+
+
+class RecordError(Exception):
+    def __init__(self, messages: dict[str, list[str]]):
+        super().__init__(messages)
+        self.messages = messages
+
+
+@dataclass(frozen=True, slots=True)
+class IngestContext:
+    """What validation needs to know about the tenant, read once per request."""
+
+    now: datetime
+    lower_bound: datetime | None
+    timezone: str = "UTC"
+    period_start: datetime | None = None
+
+
+@dataclass(slots=True)
+class ParsedRecord:
+    metric: MetricInfo
+    quantity: Decimal
+    timestamp: datetime
+    idempotency_key: str | None
+    unique_key: str | None
+
+
+def parse_quantity(value) -> Decimal:
+    """An exact, finite, non-negative Decimal with at most 6 decimals and at most 10^12."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("Must be a number.")
+    if isinstance(value, int):
+        quantity = Decimal(value)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("Must be a finite number.")
+        quantity = Decimal(repr(value))
+        if len(quantity.as_tuple().digits) > _FLOAT_SAFE_DIGITS:
+            raise ValueError("Too many significant digits for a JSON number; send a string.")
+    elif isinstance(value, Decimal):
+        quantity = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _NUMERIC.fullmatch(text):
+            raise ValueError("Must be a number.")
+        try:
+            quantity = Decimal(text)
+        except InvalidOperation:
+            raise ValueError("Must be a number.")
+    else:
+        raise ValueError("Must be a number.")
+    if not quantity.is_finite():
+        raise ValueError("Must be a finite number.")
+    if quantity < 0:
+        raise ValueError("Must be zero or more.")
+    if quantity > MAX_QUANTITY:
+        raise ValueError("Must be at most 10^12.")
+    if quantity != quantity.quantize(QUANTUM):
+        raise ValueError("At most 6 decimal places are allowed.")
+    return quantity + 0  # normalises -0 to 0
+
+
+def parse_timestamp(value) -> datetime:
+    """ISO 8601 date-time; `Z` or an offset; without an offset it is read as UTC."""
+    if not isinstance(value, str) or len(value) < 16 or len(value) > 40:
+        raise ValueError("Must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z.")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("Must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z.")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_date(value) -> date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("Must be a date, YYYY-MM-DD.")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("Must be a date, YYYY-MM-DD.")
+
+
+def place_date(day: date, ctx: IngestContext) -> datetime:
+    """A daily report's instant: 12:00 of `day` in the tenant's timezone, clamped to now when that
+    is in the future and to the current period's start when `day` is that period's first day."""
+    zone = ZoneInfo(ctx.timezone)
+    if day > ctx.now.astimezone(zone).date():
+        raise ValueError("Date is in the future.")
+    placed = datetime.combine(day, time(12), tzinfo=zone).astimezone(UTC)
+    if placed > ctx.now:
+        placed = ctx.now
+    if (
+        ctx.period_start is not None
+        and day == ctx.period_start.astimezone(zone).date()
+        and placed < ctx.period_start
+    ):
+        placed = ctx.period_start
+    return placed
+
+
+def _key(value, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be a string.")
+    if not value:
+        raise ValueError(f"{field} may not be blank.")
+    if len(value) > MAX_KEY_LENGTH:
+        raise ValueError(f"{field} may be at most {MAX_KEY_LENGTH} characters.")
+    return value
+
+
+def parse_record(
+    record, *, catalog: dict[str, MetricInfo], ctx: IngestContext, allow_date: bool
+) -> ParsedRecord:
+    """One event. Raises RecordError({field: [messages]}) listing every problem found."""
+    if not isinstance(record, dict):
+        raise RecordError({"non_field_errors": ["Must be a JSON object."]})
+    errors: dict[str, list[str]] = {}
+    metric = None
+    metric_type = record.get("metric_type")
+    if not isinstance(metric_type, str) or not metric_type:
+        errors["metric_type"] = ["This field is required and must be a string."]
+    else:
+        metric = catalog.get(metric_type)
+        if metric is None:
+            errors["metric_type"] = [f"Unknown metric {metric_type[:64]!r}."]
+    quantity = None
+    if "quantity" not in record:
+        errors["quantity"] = ["This field is required."]
+    else:
+        try:
+            quantity = parse_quantity(record["quantity"])
+        except ValueError as exc:
+            errors["quantity"] = [str(exc)]
+    timestamp = None
+    raw_ts, raw_date = record.get("timestamp"), record.get("date") if allow_date else None
+    try:
+        if raw_ts is not None and raw_date is not None:
+            raise ValueError("Give either timestamp or date, not both.")
+        if raw_ts is not None:
+            timestamp = parse_timestamp(raw_ts)
+        elif raw_date is not None:
+            timestamp = place_date(parse_date(raw_date), ctx)
+        else:
+            timestamp = ctx.now
+        if timestamp > ctx.now + MAX_FUTURE:
+            raise ValueError("May not be more than 5 minutes in the future.")
+        if ctx.lower_bound is not None and timestamp < ctx.lower_bound:
+            raise ValueError(
+                "Falls before the tenant's oldest open period, which starts at "
+                f"{ctx.lower_bound.astimezone(UTC).isoformat().replace('+00:00', 'Z')}."
+            )
+    except ValueError as exc:
+        errors["date" if raw_date is not None and raw_ts is None else "timestamp"] = [str(exc)]
+    keys = {}
+    for field in ("idempotency_key", "unique_key"):
+        try:
+            keys[field] = _key(record.get(field), field)
+        except ValueError as exc:
+            errors[field] = [str(exc)]
+    if (
+        metric is not None
+        and metric.aggregation == "unique_count"
+        and "unique_key" not in errors
+        and keys.get("unique_key") is None
+    ):
+        errors["unique_key"] = [f"Required for {metric.metric_type} (a unique_count metric)."]
+    if errors:
+        raise RecordError(errors)
+    return ParsedRecord(metric, quantity, timestamp, keys["idempotency_key"], keys["unique_key"])
+
+
+def parse_batch(records, *, catalog, ctx: IngestContext) -> list[ParsedRecord]:
+    """All records or a RecordError({"records": {index: {field: [...]}}}) listing each bad one."""
+    if not isinstance(records, list):
+        raise RecordError({"records": ["Must be a list of records."]})
+    if not records:
+        raise RecordError({"records": ["May not be empty."]})
+    if len(records) > MAX_BATCH:
+        raise RecordError({"records": [f"At most {MAX_BATCH} records per batch."]})
+    parsed, bad = [], {}
+    for index, record in enumerate(records):
+        try:
+            parsed.append(parse_record(record, catalog=catalog, ctx=ctx, allow_date=True))
+        except RecordError as exc:
+            bad[str(index)] = exc.messages
+    if bad:
+        raise RecordError({"records": bad})
+    return parsed
