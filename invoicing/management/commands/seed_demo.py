@@ -1,11 +1,14 @@
-"""Loads a demo tenant and prints an admin login and two API tokens. Safe to run again."""
+"""Loads a demo tenant on the Team plan (first invoice included) and prints an admin login and
+two API tokens. Safe to run again. Lives in invoicing: starting a subscription bills it."""
 
 import os
 
 from django.core.management.base import BaseCommand
 
 from billing_project.shared.clock import utcnow
-from subscriptions.models import Tenant
+from invoicing.services.use_cases import subscription_start_and_invoice
+from subscriptions.models import Plan, Tenant
+from subscriptions.selectors import subscription_live_for_tenant
 from subscriptions.services.tenants import tenant_create
 from subscriptions.services.tokens import api_token_create, staff_user_get_or_create
 
@@ -56,4 +59,7 @@ class Command(BaseCommand):
         )
 
     def _seed_domain(self, *, tenant, now):
-        """Hook for later data (subscription, usage); idempotent."""
+        if subscription_live_for_tenant(tenant_id=tenant.pk) is None:
+            subscription_start_and_invoice(
+                tenant=tenant, plan=Plan.objects.get(slug="team"), now=now, actor="seed_demo"
+            )
