@@ -69,6 +69,14 @@ def _ensure_template(db_settings, template: str) -> None:
                 cwd=ROOT,
             )
             conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+            # Templates of older schemas are dead weight now.
+            prefix = template.rsplit("_tmpl_", 1)[0] + "_tmpl_"
+            stale = conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+                [prefix.replace("_", r"\_") + "%", template],
+            ).fetchall()
+            for (name,) in stale:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('leanvibe-billing-template'))")
 
