@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "usage",
     "invoicing",
+    "payments",
     "dunning",
     "analytics",
 ]
@@ -134,6 +135,8 @@ SPECTACULAR_SETTINGS = {
         "TenantStatusEnum": "subscriptions.models.tenants.TenantStatus",
         "ServiceLevelEnum": "subscriptions.models.tenants.ServiceLevel",
         "SubscriptionStatusEnum": "subscriptions.models.subscriptions.SubscriptionStatus",
+        "PaymentAttemptStatusEnum": "payments.models.PaymentAttemptStatus",
+        "RefundStatusEnum": "payments.models.RefundStatus",
     },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
