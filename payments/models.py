@@ -86,9 +86,13 @@ class PaymentAttempt(models.Model):
 
 
 class RefundStatus(models.TextChoices):
-    SUCCEEDED = "succeeded"
+    """Stripe's refund statuses (a manual refund is `succeeded` when recorded)."""
+
     PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELED = "canceled"
 
 
 class Refund(models.Model):
@@ -110,7 +114,7 @@ class Refund(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     method = models.CharField(max_length=20, default="card", help_text="card | manual")
     status = models.CharField(
-        max_length=10, choices=RefundStatus.choices, default=RefundStatus.SUCCEEDED
+        max_length=20, choices=RefundStatus.choices, default=RefundStatus.SUCCEEDED
     )
     stripe_refund_id = models.CharField(max_length=255, blank=True, db_index=True)
     created_by = models.CharField(max_length=200, blank=True)

@@ -110,11 +110,9 @@ def invoice_refund(*, invoice_id, amount, reason: str, now: datetime, actor: str
                     f"Stripe refused the refund: {exc.message}", code="refund_refused"
                 ) from exc
             refund.stripe_refund_id = result.id
-            refund.status = {
-                "succeeded": RefundStatus.SUCCEEDED,
-                "failed": RefundStatus.FAILED,
-                "canceled": RefundStatus.FAILED,
-            }.get(result.status, RefundStatus.PENDING)
+            refund.status = (
+                result.status if result.status in RefundStatus.values else RefundStatus.PENDING
+            )
         refund.save()
         if refund.stripe_refund_id:
             refund_id = refund.stripe_refund_id
