@@ -121,6 +121,6 @@ def finalized(staff_client, draft_invoice, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             response = staff_client.post(f"invoices/{invoice['id']}/finalize")
         assert response.status_code == 200, response.content
-        return response.json()
+        return staff_client.get(f"invoices/{invoice['id']}").json()  # after collection
 
     return make
