@@ -53,6 +53,15 @@ def mirror_failure_count() -> int:
     return MirrorFailure.objects.count()
 
 
+def _for_djstripe(kind: str, data: dict) -> dict:
+    data = copy.deepcopy(data)
+    if kind == "invoice" and isinstance(data.get("lines"), dict):
+        # dj-stripe 2.11's Invoice post-save hook iterates `data["lines"]` as a list of line
+        # items, while Stripe sends a list *object* ({"object": "list", "data": [...]}).
+        data["lines"] = list(data["lines"].get("data") or [])
+    return data
+
+
 def mirror_object(kind: str, data: dict, *, source: str = "") -> bool:
     """Sync one raw Stripe object (a dict) into its dj-stripe table. Never raises."""
     stripe_id = str((data or {}).get("id") or "")
@@ -61,7 +70,7 @@ def mirror_object(kind: str, data: dict, *, source: str = "") -> bool:
         api_key = settings.STRIPE_SECRET_KEY
         with transaction.atomic():
             stripe_mirror._owner_account(api_key)
-            model.sync_from_stripe_data(copy.deepcopy(data), api_key=api_key)
+            model.sync_from_stripe_data(_for_djstripe(kind, data), api_key=api_key)
     except Exception as exc:
         _record_failure(object_type=kind, stripe_id=stripe_id, source=source, exc=exc)
         return False

@@ -32,8 +32,10 @@ def drift_lines() -> tuple[list[str], dict[str, int]]:
         if customer_id not in customers:
             lines.append(f"missing customer {customer_id} (tenant {name} {tenant_id})")
 
+    # dj-stripe 2.11 keeps most fields in `stripe_data` (amounts there are in minor units).
     intents = {
-        pi.id: pi for pi in MirrorPaymentIntent.objects.only("id", "amount", "status", "metadata")
+        pi_id: (data or {})
+        for pi_id, data in MirrorPaymentIntent.objects.values_list("id", "stripe_data")
     }
     known = set()
     paid_by_card: dict = {}
@@ -47,26 +49,28 @@ def drift_lines() -> tuple[list[str], dict[str, int]]:
         pi_id = attempt.stripe_payment_intent_id
         known.add(pi_id)
         label = f"{attempt.invoice.number} attempt {attempt.number}"
+        if attempt.status == PaymentAttemptStatus.SUCCEEDED:
+            paid_by_card.setdefault(attempt.invoice, 0)
+            paid_by_card[attempt.invoice] += attempt.amount
         mirrored = intents.get(pi_id)
         if mirrored is None:
             lines.append(f"missing payment_intent {pi_id} ({label}, {attempt.status})")
             continue
-        if int(mirrored.amount) != attempt.amount:
+        mirror_amount = int(mirrored.get("amount") or 0)
+        mirror_status = mirrored.get("status") or ""
+        if mirror_amount != attempt.amount:
             lines.append(
                 f"amount payment_intent {pi_id} ({label}): ours {attempt.amount}, "
-                f"mirror {int(mirrored.amount)}"
+                f"mirror {mirror_amount}"
             )
-        mirror_succeeded = mirrored.status == "succeeded"
+        mirror_succeeded = mirror_status == "succeeded"
         if (attempt.status == PaymentAttemptStatus.SUCCEEDED) != mirror_succeeded and (
             attempt.status != PaymentAttemptStatus.PENDING or mirror_succeeded
         ):
             lines.append(
                 f"status payment_intent {pi_id} ({label}): ours {attempt.status}, "
-                f"mirror {mirrored.status}"
+                f"mirror {mirror_status}"
             )
-        if attempt.status == PaymentAttemptStatus.SUCCEEDED:
-            paid_by_card.setdefault(attempt.invoice, 0)
-            paid_by_card[attempt.invoice] += attempt.amount
     for invoice, amount in paid_by_card.items():
         if invoice.amount_paid < amount:
             lines.append(
@@ -74,21 +78,24 @@ def drift_lines() -> tuple[list[str], dict[str, int]]:
                 f"card payments {amount}"
             )
     for pi_id, mirrored in intents.items():
-        invoice_id = (mirrored.metadata or {}).get("invoice_id")
+        invoice_id = (mirrored.get("metadata") or {}).get("invoice_id")
         if invoice_id and pi_id not in known:
             lines.append(f"unknown payment_intent {pi_id} in the mirror (invoice {invoice_id})")
 
-    refunds = {r.id: r for r in MirrorRefund.objects.only("id", "amount")}
+    refunds = {
+        refund_id: int((data or {}).get("amount") or 0)
+        for refund_id, data in MirrorRefund.objects.values_list("id", "stripe_data")
+    }
     for refund in Refund.objects.exclude(stripe_refund_id="").select_related("invoice"):
         checked["refunds"] += 1
         mirrored = refunds.get(refund.stripe_refund_id)
         label = f"{refund.invoice.number} refund {refund.number}"
         if mirrored is None:
             lines.append(f"missing refund {refund.stripe_refund_id} ({label})")
-        elif int(mirrored.amount) != refund.amount:
+        elif mirrored != refund.amount:
             lines.append(
                 f"amount refund {refund.stripe_refund_id} ({label}): ours {refund.amount}, "
-                f"mirror {int(mirrored.amount)}"
+                f"mirror {mirrored}"
             )
     return lines, checked
 
