@@ -218,9 +218,8 @@ def test_failed_handler_retries_with_backoff_then_stays_failed_and_can_be_reproc
 def test_payment_method_events_sync_our_rows(
     tenant, with_card, client, webhook_secret, stripe_enabled, django_capture_on_commit_callbacks
 ):
-    from subscriptions.models import PaymentMethod
-
     from billing_project.shared.tests.test_stripe_gateway import emulator_card
+    from subscriptions.models import PaymentMethod
 
     with_card(tenant)  # the tenant's customer and a default card
     pm_id = emulator_card(stripe_enabled, "4242424242424242")
