@@ -118,7 +118,8 @@ def _is_transactional(item) -> bool:
 def pytest_runtest_teardown(item, nextitem):
     """Transactional tests flush every table; put the default catalog back after the flush."""
     result = yield
-    if _is_transactional(item):
+    # The session's last test tears the database down with it: nothing to put back then.
+    if _is_transactional(item) and nextitem is not None:
         from pytest_django.plugin import blocking_manager_key
 
         from subscriptions.catalog_defaults import load_default_catalog

@@ -11,6 +11,7 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("subscriptions.urls")),
     path("", include("invoicing.urls")),
+    path("", include("payments.urls")),
     path("", include("usage.urls")),
 ]
 

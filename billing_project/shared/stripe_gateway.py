@@ -369,6 +369,7 @@ _RAW_KINDS = {
     "payment_method": "payment_methods",
     "payment_intent": "payment_intents",
     "charge": "charges",
+    "refund": "refunds",
 }
 
 

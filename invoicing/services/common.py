@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from billing_project.shared.dispatch import dispatch_task
 from billing_project.shared.errors import NotFound
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from subscriptions.models.tenants import PAYMENT_TERMS_DAYS
@@ -58,6 +59,14 @@ def schedule_delivery(*, invoice_id, email: bool = True) -> None:
     )
 
 
+def schedule_collection(*, invoice_id) -> None:
+    """News travels up: after commit, ask the payments app (by task name) to collect the
+    invoice (it charges the default card when there is one, otherwise does nothing)."""
+    transaction.on_commit(
+        lambda: dispatch_task("payments.collect_invoice", invoice_id=str(invoice_id)), robust=True
+    )
+
+
 def finalize_in_place(*, invoice: Invoice, now: datetime, deliver: bool = True) -> Invoice:
     """Number, date and open a draft whose row the caller holds (locked or just inserted)."""
     from invoicing.models import DocumentType
@@ -76,6 +85,7 @@ def finalize_in_place(*, invoice: Invoice, now: datetime, deliver: bool = True) 
         invoice.paid_at = now
     else:
         invoice.status = InvoiceStatus.OPEN
+        schedule_collection(invoice_id=invoice.pk)
     if deliver:
         invoice.pdf_status = "pending"
         invoice.email_status = "pending"

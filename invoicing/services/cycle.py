@@ -1,6 +1,6 @@
 """The billing cycle: what beat runs hourly and `manage.py run_billing_cycle --now` runs as of
-a moment. Order: dunning steps, collection retries (hooks, not yet implemented), trial ends,
-period boundaries.
+a moment. Order: dunning steps (hook), collection retries (sent to payments by task name),
+trial ends, period boundaries.
 
 Each subscription acts on its own stored state (no global watermark): a period is advanced only
 when `now >= current_period_end`, under the subscription's row lock, so a second run or a
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
+from billing_project.shared.dispatch import dispatch_task
 from invoicing.models import BillingRunFailure
 from invoicing.services.generation import TermsCache, invoice_period_advance, invoice_trial_end
 from subscriptions.models import Subscription
@@ -57,7 +58,11 @@ def dunning_steps_run(*, now: datetime) -> int:
 
 
 def collection_retries_run(*, now: datetime) -> int:
-    """Hook for payment collection retries (not yet implemented here)."""
+    """Payment collection retries belong to the payments app (above us): sent by task name."""
+    try:
+        dispatch_task("payments.retry_pending", now=now.isoformat())
+    except Exception:  # the broker is down: beat's own schedule retries them anyway
+        log.exception("billing cycle: could not dispatch payments.retry_pending")
     return 0
 
 

@@ -282,3 +282,66 @@ def payment_method_delete(*, payment_method: PaymentMethod, now: datetime) -> No
             _mirror_after_commit(
                 customer_id=tenant.stripe_customer_id, payment_method_id=detached_id
             )
+
+
+def payment_method_sync_from_stripe(*, stripe_payment_method_id: str, now: datetime) -> str:
+    """A webhook said a card was attached or detached: re-read it at Stripe and make our rows
+    follow (add it to the tenant whose customer holds it, drop it when no tenant does).
+
+    The tenant row is locked first, as the API's attach/delete do, so a webhook that arrives while
+    our own attach is committing waits for it and then finds the row. Stripe unreachable raises
+    (the webhook is retried). Returns what changed: added, updated, removed or unchanged.
+    """
+    pm_id = stripe_payment_method_id
+    try:
+        found = stripe_gateway.payment_method_retrieve(pm_id)
+    except stripe_gateway.StripeInvalidRequest:
+        found = None  # deleted at Stripe
+    owner = None
+    if found is not None and found.customer and found.type == "card":
+        owner = Tenant.objects.filter(stripe_customer_id=found.customer).first()
+    existing = PaymentMethod.objects.filter(stripe_payment_method_id=pm_id).first()
+    if owner is None and existing is None:
+        return "unchanged"
+    with transaction.atomic():
+        tenant = _locked(owner or existing.tenant)
+        row = PaymentMethod.objects.filter(stripe_payment_method_id=pm_id).first()
+        if owner is None or (row is not None and row.tenant_id != owner.pk):
+            if row is None:
+                return "unchanged"
+            was_default = row.is_default
+            tenant = _locked(row.tenant)
+            row.delete()
+            if was_default:
+                successor = (
+                    PaymentMethod.objects.filter(tenant=tenant)
+                    .order_by("-created_at", "-id")
+                    .first()
+                )
+                if successor is not None:
+                    successor.is_default = True
+                    successor.save(update_fields=["is_default"])
+            if owner is None:
+                return "removed"
+            tenant = _locked(owner)
+            row = None
+        fields = {
+            "type": found.type or "card",
+            "brand": found.brand[:30],
+            "last4": found.last4[:4],
+            "exp_month": found.exp_month,
+            "exp_year": found.exp_year,
+        }
+        if row is not None:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.save(update_fields=list(fields))
+            return "updated"
+        PaymentMethod.objects.create(
+            tenant=tenant,
+            stripe_payment_method_id=pm_id,
+            is_default=not PaymentMethod.objects.filter(tenant=tenant, is_default=True).exists(),
+            created_at=now,
+            **fields,
+        )
+        return "added"
