@@ -110,7 +110,8 @@ def _is_transactional(item) -> bool:
 def pytest_runtest_teardown(item, nextitem):
     """Transactional tests flush every table; put the default catalog back after the flush."""
     result = yield
-    if _is_transactional(item):
+    # nextitem None: the session's fixtures (the test database) were just torn down with it.
+    if _is_transactional(item) and nextitem is not None:
         from pytest_django.plugin import blocking_manager_key
 
         from subscriptions.catalog_defaults import load_default_catalog

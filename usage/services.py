@@ -23,6 +23,7 @@ from django.db import connection, transaction
 
 from billing_project.shared.errors import NotFound, ValidationFailed
 from subscriptions.models import Subscription, Tenant
+from usage import portable
 from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique, UsagePeriodClose
 from usage.validation import IngestContext, ParsedRecord, parse_batch
 
@@ -166,6 +167,8 @@ def _lock_tenant(cursor, tenant_id, *, exclusive: bool) -> None:
 def usage_lower_bound(*, tenant_id) -> datetime | None:
     """The earliest instant a new event may have: the end of the last invoiced (closed) period,
     else the start of the live subscription, else none."""
+    if portable.portable_path():
+        return portable.lower_bound(tenant_id)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_LOWER_BOUND_SQL}", {"tenant": tenant_id})
         return cursor.fetchone()[0]
@@ -173,6 +176,8 @@ def usage_lower_bound(*, tenant_id) -> datetime | None:
 
 def usage_ingest_context(*, tenant_id, now: datetime, cursor=None) -> IngestContext:
     """Lower bound, timezone and current period start of a tenant (404 if it does not exist)."""
+    if portable.portable_path():
+        return portable.ingest_context(tenant_id, now)
     if cursor is None:
         with connection.cursor() as cursor:
             return usage_ingest_context(tenant_id=tenant_id, now=now, cursor=cursor)
@@ -192,10 +197,35 @@ def _bound_error(lower_bound: datetime) -> ValidationFailed:
     return ValidationFailed(f"Invalid input: {message}", errors={"timestamp": [message]})
 
 
+def _stored(event_id, tenant_id, record: ParsedRecord, now: datetime) -> StoredEvent:
+    return StoredEvent(
+        event_id,
+        tenant_id,
+        record.metric.metric_type,
+        record.quantity,
+        record.timestamp,
+        record.idempotency_key,
+        record.unique_key,
+        now,
+    )
+
+
 def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) -> RecordResult:
     """Store one event exactly once. A known idempotency key returns the original event
     (`duplicate=True`) and changes nothing, whatever the new record says."""
     event_id = uuid.uuid4()
+    if portable.portable_path():
+        original, duplicate = portable.record_one(
+            tenant_id=tenant_id,
+            record=record,
+            event_id=event_id,
+            now=now,
+            bound_error=_bound_error,
+            stored_event=StoredEvent,
+        )
+        if duplicate:
+            return RecordResult(original, duplicate=True)
+        return RecordResult(_stored(event_id, tenant_id, record, now), duplicate=False)
     params = {
         "id": event_id,
         "tenant": tenant_id,
@@ -212,17 +242,7 @@ def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) 
         cursor.execute(_SINGLE_SQL, params)
         lower_bound, inserted = cursor.fetchone()
         if inserted:
-            event = StoredEvent(
-                event_id,
-                tenant_id,
-                record.metric.metric_type,
-                record.quantity,
-                record.timestamp,
-                record.idempotency_key,
-                record.unique_key,
-                now,
-            )
-            return RecordResult(event, duplicate=False)
+            return RecordResult(_stored(event_id, tenant_id, record, now), duplicate=False)
         if lower_bound is not None and record.timestamp < lower_bound:
             raise _bound_error(lower_bound)
         cursor.execute(_ORIGINAL_SQL, [tenant_id, record.idempotency_key])
@@ -236,6 +256,14 @@ def usage_batch_record(*, tenant_id: UUID, records, catalog, now: datetime) -> B
     key is already stored, or repeats one earlier in the batch, are duplicates: counted, not
     stored. Raises NotFound for an unknown tenant.
     """
+    if portable.portable_path():
+        with transaction.atomic():
+            ctx = portable.ingest_context(tenant_id, now)
+            parsed = parse_batch(records, catalog=catalog, ctx=ctx)
+            accepted = portable.record_batch(tenant_id=tenant_id, parsed=parsed, now=now)
+        return BatchResult(
+            received=len(parsed), accepted=accepted, duplicates=len(parsed) - accepted
+        )
     with transaction.atomic(), connection.cursor() as cursor:
         _lock_tenant(cursor, tenant_id, exclusive=False)
         ctx = usage_ingest_context(tenant_id=tenant_id, now=now, cursor=cursor)
@@ -273,6 +301,10 @@ def usage_period_close(
     """Record that a period's usage was invoiced: from now on no event may be recorded before
     `period_end`. Idempotent per (tenant, period_start). Call it inside the invoicing
     transaction, before reading `usage_totals` for the period."""
+    if portable.portable_path():
+        return portable.period_close(
+            tenant_id=tenant_id, period_start=period_start, period_end=period_end, now=now
+        )
     with transaction.atomic():
         with connection.cursor() as cursor:
             _lock_tenant(cursor, tenant_id, exclusive=True)
