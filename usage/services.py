@@ -81,6 +81,10 @@ uq AS (
 SELECT (SELECT lower_bound FROM b), (SELECT count(*) FROM ins)
 """  # noqa: S608
 
+_SINGLE_LOCKED_SQL = (
+    "SELECT pg_advisory_xact_lock_shared(%(lock_class)s, hashtext(%(tenant)s::text));" + _SINGLE_SQL
+)
+
 _ORIGINAL_SQL = f"""
 SELECT e.id, e.tenant_id, m.metric_type, e.quantity, e.timestamp, e.idempotency_key,
        e.unique_key, e.received_at
@@ -104,7 +108,13 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
 DELETE FROM usage_staging
 """  # noqa: S608
 _STAGING_COPY = (
-    f"COPY {_STAGING} (metric_id, quantity, timestamp, idempotency_key, unique_key) FROM STDIN"
+    f"COPY {_STAGING} (metric_id, quantity, timestamp, idempotency_key, unique_key) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+_STAGING_TYPES = ["uuid", "numeric", "timestamptz", "text", "text"]
+_BATCH_PREPARE_SQL = (
+    "SELECT pg_advisory_xact_lock_shared(%(lock_class)s, hashtext(%(tenant)s::text));"
+    f"{_STAGING_DDL};{_CONTEXT_SQL}"
 )
 _BATCH_SQL = f"""
 WITH ins AS (
@@ -236,10 +246,15 @@ def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) 
         "ukey": record.unique_key,
         "now": now,
         "is_unique": record.metric.aggregation == "unique_count",
+        "lock_class": _LOCK_CLASS,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        _lock_tenant(cursor, tenant_id, exclusive=False)
-        cursor.execute(_SINGLE_SQL, params)
+    # One round trip: the lock and the insert travel as one multi-statement query (client-side
+    # binding, simple protocol). Outside a transaction the two run as one implicit transaction,
+    # so the lock is held until the insert commits; the insert's snapshot is taken after the lock
+    # (READ COMMITTED: one snapshot per statement), so it sees any close that committed before.
+    with connection.cursor() as cursor:
+        cursor.execute(_SINGLE_LOCKED_SQL, params)
+        cursor.nextset()
         lower_bound, inserted = cursor.fetchone()
         if inserted:
             return RecordResult(_stored(event_id, tenant_id, record, now), duplicate=False)
@@ -265,28 +280,34 @@ def usage_batch_record(*, tenant_id: UUID, records, catalog, now: datetime) -> B
             received=len(parsed), accepted=accepted, duplicates=len(parsed) - accepted
         )
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock_tenant(cursor, tenant_id, exclusive=False)
-        ctx = usage_ingest_context(tenant_id=tenant_id, now=now, cursor=cursor)
+        # One round trip: shared lock, staging table, tenant context.
+        cursor.execute(_BATCH_PREPARE_SQL, {"tenant": tenant_id, "lock_class": _LOCK_CLASS})
+        while cursor.nextset():
+            pass  # the last result is the context's
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFound("Tenant not found.")
+        lower_bound, tz, period_start = row
+        ctx = IngestContext(
+            now=now, lower_bound=lower_bound, timezone=tz, period_start=period_start
+        )
         parsed = parse_batch(records, catalog=catalog, ctx=ctx)
         seen: set[str] = set()
-        rows = []
         unique_metrics = set()
-        for record in parsed:
-            key = record.idempotency_key
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
-            if record.metric.aggregation == "unique_count":
-                unique_metrics.add(record.metric.id)
-            rows.append(
-                (record.metric.id, record.quantity, record.timestamp, key, record.unique_key)
-            )
         raw = cursor.cursor  # the psycopg cursor: COPY is not part of the DB-API
-        raw.execute(_STAGING_DDL)
         with raw.copy(_STAGING_COPY) as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.set_types(_STAGING_TYPES)
+            write = copy.write_row
+            for record in parsed:
+                key = record.idempotency_key
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                metric = record.metric
+                if metric.aggregation == "unique_count":
+                    unique_metrics.add(metric.id)
+                write((metric.id, record.quantity, record.timestamp, key, record.unique_key))
         raw.execute(
             _BATCH_SQL, {"tenant": tenant_id, "now": now, "unique_metrics": list(unique_metrics)}
         )
