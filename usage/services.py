@@ -1,10 +1,12 @@
 """Writes: recording usage events (one, or a batch) and closing invoiced periods.
 
-Both ingestion paths bypass the ORM (not the validation): one event is one
-`INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
-rollups; a batch is staged with COPY into a temporary table and moved with one
-`INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` plus set-based rollup upserts. Either
-way the event and its rollups commit together or not at all.
+On PostgreSQL both ingestion paths bypass the ORM (not the validation): one event is one
+round trip, `SELECT pg_advisory_xact_lock_shared(...); INSERT ... ON CONFLICT DO NOTHING
+RETURNING` sent as one multi-statement query (one implicit transaction), whose data-modifying
+CTEs also upsert the hourly rollups; a batch is staged with binary COPY into a temporary table
+and moved with one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` plus set-based rollup
+upserts. Either way the event and its rollups commit together or not at all. Other databases
+(SQLite, the embedded mode) take the ORM path of `usage.portable`, with the same contract.
 
 Period closing and ingestion meet on a per-tenant advisory lock: ingestion holds it shared from
 before it reads the tenant's lower bound until it commits; `usage_period_close` takes it
