@@ -69,25 +69,30 @@ def stripe_signature_verify(*, payload: bytes, header: str, secret: str, now: fl
 
 
 def webhook_event_receive(*, event: dict, now: datetime) -> tuple[WebhookEvent, bool]:
-    """Store a verified event once by its id; dispatch its processing after commit if new."""
-    with transaction.atomic():
-        row, created = WebhookEvent.objects.get_or_create(
-            stripe_id=event["id"],
-            defaults={
-                "type": event["type"][:100],
-                "livemode": bool(event.get("livemode")),
-                "payload": event,
-                "received_at": now,
-                "next_attempt_at": now + SWEEP_GRACE,
-            },
-        )
-        if created:
-            event_id = str(row.pk)
-            transaction.on_commit(
-                lambda: dispatch_task("payments.process_webhook_event", event_id=event_id),
-                robust=True,
-            )
-    return row, created
+    """Store a verified event once by its id; dispatch its processing if it is new.
+
+    One `INSERT ... ON CONFLICT DO NOTHING` in autocommit (the unique stripe_id decides), then
+    a primary-key probe to learn whether this request stored it: two short round trips, no
+    transaction block, so the endpoint stays fast.
+    """
+    row = WebhookEvent(
+        stripe_id=event["id"],
+        type=event["type"][:100],
+        livemode=bool(event.get("livemode")),
+        payload=event,
+        received_at=now,
+        next_attempt_at=now + SWEEP_GRACE,
+    )
+    WebhookEvent.objects.bulk_create([row], ignore_conflicts=True)
+    created = WebhookEvent.objects.filter(pk=row.pk).exists()
+    if not created:
+        return WebhookEvent.objects.get(stripe_id=event["id"]), False
+    event_id = str(row.pk)
+    # In autocommit this runs at once; inside a caller's transaction, after its commit.
+    transaction.on_commit(
+        lambda: dispatch_task("payments.process_webhook_event", event_id=event_id), robust=True
+    )
+    return row, True
 
 
 # --- handlers: each returns a short result text; raising means "try again later" ------------
