@@ -23,6 +23,7 @@ from invoicing.serializers import (
     PaymentCreateSerializer,
     credit_note_data,
     invoice_data,
+    invoice_rows_data,
 )
 from invoicing.services import credit_notes, custom, documents, lifecycle
 
@@ -85,14 +86,15 @@ class InvoiceListCreateApi(BillingGenericAPIView):
         period_start = period_end = None
         if params.get("period"):
             period_start, period_end = _month(params["period"])
-        invoices = selectors.invoice_list(
+        rows = selectors.invoice_list_rows(
             tenant_id=tenant_id,
             status=status_filter,
             period_start=period_start,
             period_end=period_end,
         )
-        page = self.paginate_queryset(invoices)
-        return self.get_paginated_response([invoice_data(invoice) for invoice in page])
+        page = self.paginate_queryset(rows)
+        lines = selectors.invoice_lines_of(invoice_ids=[row[0] for row in page])
+        return self.get_paginated_response(invoice_rows_data(page, lines))
 
     @extend_schema(request=CustomInvoiceCreateSerializer, responses={201: InvoiceSerializer})
     def post(self, request):
