@@ -65,59 +65,6 @@ def invoice_data(invoice) -> dict:
     }
 
 
-def _line_row_data(row) -> dict:
-    _, pk, kind, description, quantity, unit_price, amount, start, end, explanation = row
-    return {
-        "id": str(pk),
-        "kind": kind,
-        "description": description,
-        "quantity": number(quantity),
-        "unit_price": number(unit_price),
-        "amount": amount,
-        "period_start": iso(start),
-        "period_end": iso(end),
-        "explanation": explanation or {},
-    }
-
-
-def invoice_rows_data(rows, lines_of: dict) -> list[dict]:
-    """`invoice_data` of list rows (selectors.LIST_COLUMNS) and their lines
-    (selectors.LINE_COLUMNS, grouped by invoice id): the same dicts, built from tuples."""
-    data = []
-    for (
-        pk, number_, tenant_id, subscription_id, kind, status, currency, period_start,
-        period_end, subtotal, discount, tax, total, amount_paid, amount_due, issued_at, due_at,
-        paid_at, voided_at, custom_fields, tax_decision,
-    ) in rows:  # fmt: skip
-        data.append(
-            {
-                "id": str(pk),
-                "number": number_,
-                "tenant_id": str(tenant_id),
-                "subscription_id": str(subscription_id) if subscription_id else None,
-                "kind": kind,
-                "status": status,
-                "currency": currency,
-                "period_start": iso(period_start),
-                "period_end": iso(period_end),
-                "subtotal": subtotal,
-                "discount": discount,
-                "tax": tax,
-                "total": total,
-                "amount_paid": amount_paid,
-                "amount_due": amount_due,
-                "issued_at": iso(issued_at),
-                "due_at": iso(due_at),
-                "paid_at": iso(paid_at),
-                "voided_at": iso(voided_at),
-                "custom_fields": custom_fields or [],
-                "tax_decision": tax_decision,
-                "lines": [_line_row_data(line) for line in lines_of.get(pk, ())],
-            }
-        )
-    return data
-
-
 def credit_note_data(note) -> dict:
     return {
         "id": str(note.id),
