@@ -216,9 +216,9 @@ def _free_port() -> int:
 
 
 def _ab(port: int, token: str, path: str) -> tuple[float, str]:
+    url = f"http://127.0.0.1:{port}/{path if path == 'health' else f'api/v1/billing/{path}'}"
     out = subprocess.run(
-        ["ab", "-n", "500", "-c", "10", "-H", f"Authorization: Bearer {token}",
-         f"http://127.0.0.1:{port}/api/v1/billing/{path}"],
+        ["ab", "-n", "500", "-c", "10", "-H", f"Authorization: Bearer {token}", url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rate, problems = 0.0, []
@@ -289,6 +289,8 @@ def bench_http(db_name: str, conn_max_ages: list[int], rounds: int) -> None:
                     key = path.removeprefix("bench/")
                     best[key] = max(best[key], rate)
                     print(f"  {key}: {rate:.1f} req/s {problems}".rstrip())
+            health, _ = _ab(port, token, "health")
+            print(f"  (machine ceiling now: GET /health, no auth, SELECT 1: {health:.0f} req/s)")
             ratio = best["invoices"] / best["invoices-legacy"]
             print(f"  best: invoices {best['invoices']:.1f} req/s, legacy "
                   f"{best['invoices-legacy']:.1f} req/s, ratio {ratio:.2f}x")  # fmt: skip
