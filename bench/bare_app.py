@@ -1,7 +1,9 @@
-"""URL module for benchmarks: every real URL plus a bare DRF view doing one INSERT.
+"""URL module for benchmarks: every real URL plus two yardsticks, never in production urls.
 
 The bare view is the yardstick for `POST usage`: the same DRF stack (token authentication,
-permissions, orjson parser and renderer), then a single INSERT and a 201.
+permissions, orjson parser and renderer), then a single INSERT and a 201. The legacy invoice
+list is the yardstick for `GET invoices`: the list as it was built before it was made from
+column tuples (model instances, prefetched lines, `invoice_data`), measured in the same run.
 """
 
 import uuid
@@ -13,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_project.shared.api.permissions import principal_of
+from billing_project.shared.api.views import BillingGenericAPIView, tenant_scope
 from billing_project.shared.clock import utcnow
 
 BARE_TABLE_DDL = """
@@ -41,7 +44,17 @@ class BareInsertApi(APIView):
         return Response({"id": str(event_id)}, status=201)
 
 
+class LegacyInvoiceListApi(BillingGenericAPIView):
+    def get(self, request):
+        from invoicing.selectors import invoice_list
+        from invoicing.serializers import invoice_data
+
+        page = self.paginate_queryset(invoice_list(tenant_id=tenant_scope(request)))
+        return self.get_paginated_response([invoice_data(invoice) for invoice in page])
+
+
 urlpatterns = [
     path("api/v1/billing/bench/bare-insert", BareInsertApi.as_view()),
+    path("api/v1/billing/bench/invoices-legacy", LegacyInvoiceListApi.as_view()),
     path("", include("billing_project.urls")),
 ]

@@ -2,12 +2,14 @@
 
 from datetime import UTC, datetime
 
+import orjson
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from billing_project.shared.api.pagination import FetchPagination
 from billing_project.shared.api.permissions import IsStaff, principal_of
 from billing_project.shared.api.views import BillingGenericAPIView, parse_uuid, tenant_scope
 from billing_project.shared.clock import utcnow
@@ -63,6 +65,7 @@ LIST_PARAMETERS = [
 class InvoiceListCreateApi(BillingGenericAPIView):
     serializer_class = InvoiceSerializer
     queryset = Invoice.objects.none()
+    pagination_class = FetchPagination
 
     def get_permissions(self):
         if self.request.method == "POST":
@@ -85,14 +88,20 @@ class InvoiceListCreateApi(BillingGenericAPIView):
         period_start = period_end = None
         if params.get("period"):
             period_start, period_end = _month(params["period"])
-        invoices = selectors.invoice_list(
-            tenant_id=tenant_id,
-            status=status_filter,
-            period_start=period_start,
-            period_end=period_end,
-        )
-        page = self.paginate_queryset(invoices)
-        return self.get_paginated_response([invoice_data(invoice) for invoice in page])
+
+        def fetch(offset, limit):
+            return selectors.invoice_list_page_json(
+                offset=offset,
+                limit=limit,
+                tenant_id=tenant_id,
+                status=status_filter,
+                period_start=period_start,
+                period_end=period_end,
+            )
+
+        # The page arrives as JSON text built by PostgreSQL; the renderer embeds it as is.
+        page = self.paginator.paginate_fetch(request, fetch)
+        return self.get_paginated_response(orjson.Fragment(page))
 
     @extend_schema(request=CustomInvoiceCreateSerializer, responses={201: InvoiceSerializer})
     def post(self, request):

@@ -94,17 +94,84 @@ def usage_totals(*, tenant_id, start: datetime, end: datetime) -> dict[str, Deci
         rows = cursor.fetchall()
     totals = {}
     for metric_type, aggregation, total, maximum, latest, distinct in rows:
-        if aggregation == "sum":
-            value = total
-        elif aggregation == "max":
-            value = maximum
-        elif aggregation == "latest":
-            value = latest
-        else:
-            value = Decimal(distinct)
+        value = _value(aggregation, total, maximum, latest, distinct)
         if value is not None:
             totals[metric_type] = value
     return totals
+
+
+# The same parts for many (tenant, period) requests at once: `i` is the request's position.
+_TOTALS_MANY_SQL = f"""
+WITH req AS MATERIALIZED (
+  SELECT * FROM unnest(%(i)s::int[], %(tenant)s::uuid[], %(h0)s::timestamptz[],
+                       %(h1)s::timestamptz[], %(a1)s::timestamptz[], %(b1)s::timestamptz[],
+                       %(a2)s::timestamptz[], %(b2)s::timestamptz[])
+         AS r(i, tenant, h0, h1, a1, b1, a2, b2)
+),
+parts AS (
+  SELECT r.i, h.metric_id, h.sum_value AS s, h.max_value AS mx, h.latest_at AS la,
+         h.latest_value AS lv, NULL::text AS k
+    FROM req r JOIN {_HOURLY} h
+      ON h.tenant_id = r.tenant AND h.hour >= r.h0 AND h.hour < r.h1
+  UNION ALL
+  SELECT r.i, u.metric_id, NULL, NULL, NULL, NULL, u.unique_key
+    FROM req r JOIN {_HOURLY_UNIQUE} u
+      ON u.tenant_id = r.tenant AND u.hour >= r.h0 AND u.hour < r.h1
+  UNION ALL
+  SELECT r.i, m.id, e.quantity, e.quantity, e.timestamp, e.quantity,
+         CASE WHEN m.aggregation = 'unique_count' THEN e.unique_key END
+    FROM req r
+    CROSS JOIN {_METRICS} m
+    CROSS JOIN LATERAL (
+      SELECT quantity, timestamp, unique_key FROM {_EVENTS}
+       WHERE r.a1 < r.b1 AND tenant_id = r.tenant AND metric_id = m.id
+         AND timestamp >= r.a1 AND timestamp < r.b1
+      UNION ALL
+      SELECT quantity, timestamp, unique_key FROM {_EVENTS}
+       WHERE r.a2 < r.b2 AND tenant_id = r.tenant AND metric_id = m.id
+         AND timestamp >= r.a2 AND timestamp < r.b2
+    ) e
+)
+SELECT p.i, m.metric_type, m.aggregation, sum(p.s), max(p.mx),
+       (array_agg(p.lv ORDER BY p.la DESC NULLS LAST, p.lv DESC NULLS LAST))[1],
+       count(DISTINCT p.k)
+  FROM parts p JOIN {_METRICS} m ON m.id = p.metric_id
+ GROUP BY p.i, m.metric_type, m.aggregation
+"""  # noqa: S608
+
+
+def _value(aggregation, total, maximum, latest, distinct):
+    if aggregation == "sum":
+        return total
+    if aggregation == "max":
+        return maximum
+    if aggregation == "latest":
+        return latest
+    return Decimal(distinct)
+
+
+def usage_totals_many(*, requests: list[tuple]) -> list[dict[str, Decimal]]:
+    """`usage_totals` for many `(tenant_id, start, end)` at once, in one query (the billing
+    cycle reads a whole chunk of subscriptions this way); results in the order of `requests`."""
+    results: list[dict[str, Decimal]] = [{} for _ in requests]
+    columns: dict[str, list] = {k: [] for k in ("i", "tenant", "h0", "h1", "a1", "b1", "a2", "b2")}
+    for index, (tenant_id, start, end) in enumerate(requests):
+        if end <= start:
+            continue
+        columns["i"].append(index)
+        columns["tenant"].append(tenant_id)
+        for key, value in totals_plan(start, end).items():
+            columns[key].append(value)
+    if not columns["i"]:
+        return results
+    with connection.cursor() as cursor:
+        cursor.execute(_TOTALS_MANY_SQL, columns)
+        rows = cursor.fetchall()
+    for index, metric_type, aggregation, total, maximum, latest, distinct in rows:
+        value = _value(aggregation, total, maximum, latest, distinct)
+        if value is not None:
+            results[index][metric_type] = value
+    return results
 
 
 @dataclass(frozen=True, slots=True)

@@ -337,3 +337,38 @@ def usage_period_close(
             defaults={"period_end": period_end, "closed_at": now},
         )
     return closed
+
+
+_LOCK_MANY_SQL = (
+    "SELECT count(pg_advisory_xact_lock(%s, hashtext(t::text))) "
+    "FROM (SELECT DISTINCT t FROM unnest(%s::uuid[]) AS u(t) ORDER BY t) AS s"
+)
+_CLOSE_MANY_SQL = f"""
+INSERT INTO {CLOSES} (tenant_id, period_start, period_end, closed_at)
+SELECT tenant_id, period_start, period_end, %(now)s
+  FROM unnest(%(tenant)s::uuid[], %(start)s::timestamptz[], %(end)s::timestamptz[])
+       AS p(tenant_id, period_start, period_end)
+ON CONFLICT (tenant_id, period_start) DO NOTHING
+"""  # noqa: S608
+
+
+def usage_periods_close(*, periods: list[tuple], now: datetime) -> None:
+    """`usage_period_close` for many `(tenant_id, period_start, period_end)` at once: the
+    tenants' usage locks (exclusive, in tenant order), then one insert. Call it inside the
+    invoicing transaction, before reading `usage_totals_many` for the periods."""
+    if not periods:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("usage_periods_close must run inside the invoicing transaction")
+    tenants = [tenant_id for tenant_id, _, _ in periods]
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_MANY_SQL, [_LOCK_CLASS, tenants])
+        cursor.execute(
+            _CLOSE_MANY_SQL,
+            {
+                "now": now,
+                "tenant": tenants,
+                "start": [start for _, start, _ in periods],
+                "end": [end for _, _, end in periods],
+            },
+        )

@@ -67,12 +67,15 @@ def schedule_collection(*, invoice_id) -> None:
     )
 
 
-def finalize_in_place(*, invoice: Invoice, now: datetime, deliver: bool = True) -> Invoice:
-    """Number, date and open a draft whose row the caller holds (locked or just inserted)."""
+def finalize_in_place(
+    *, invoice: Invoice, now: datetime, deliver: bool = True, number: str | None = None
+) -> Invoice:
+    """Number, date and open a draft whose row the caller holds (locked or just inserted).
+    `number`: one the caller took from the series in this transaction (`number_block`)."""
     from invoicing.models import DocumentType
     from invoicing.services.numbering import number_next
 
-    invoice.number = number_next(document_type=DocumentType.INVOICE, at=now)
+    invoice.number = number or number_next(document_type=DocumentType.INVOICE, at=now)
     invoice.issued_at = now
     due = due_at_for(payment_terms=invoice.payment_terms, issued_at=now)
     if invoice.requested_due_at is not None:

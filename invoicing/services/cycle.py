@@ -5,8 +5,16 @@ trial ends, period boundaries.
 Each subscription acts on its own stored state (no global watermark): a period is advanced only
 when `now >= current_period_end`, under the subscription's row lock, so a second run or a
 concurrent run finds nothing left to do, and the unique constraints on period invoices are the
-backstop. Each step for one subscription is its own transaction; a failure is recorded as a
-BillingRunFailure and the run goes on.
+backstop. Each step for one subscription is its own transaction (a savepoint); a failure is
+recorded as a BillingRunFailure and the run goes on.
+
+Period boundaries are billed in chunks of `CHUNK_SIZE` subscriptions (by id), one transaction
+(one commit) per chunk: the chunk's rows are locked with SKIP LOCKED, so two concurrent cycles
+never wait for each other nor bill the same row; the plain roll-overs (one boundary, no
+cancellation, downgrade or trial) are billed in bulk in a constant number of queries (usage
+closed, then read, for the whole chunk; one block of invoice numbers); the other cases, or the
+whole chunk if the bulk step fails, one subscription at a time in its own savepoint. Rows that
+were skipped are retried at the end of the run, waiting for their lock.
 """
 
 import logging
@@ -18,17 +26,25 @@ from django.db import transaction
 
 from billing_project.shared.dispatch import dispatch_task
 from invoicing.models import BillingRunFailure
-from invoicing.services.generation import TermsCache, invoice_period_advance, invoice_trial_end
+from invoicing.services.generation import (
+    TermsCache,
+    invoice_period_advance,
+    invoice_period_advance_many,
+    invoice_trial_end,
+)
 from subscriptions.models import Subscription
 from subscriptions.models.subscriptions import SubscriptionStatus
 from subscriptions.services.subscriptions import (
     subscription_advance_period,
+    subscription_advance_periods_plain,
     subscription_end_trial,
+    subscriptions_lock_due,
 )
 
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP_PERIODS = 120
+CHUNK_SIZE = 100  # due subscriptions per transaction
 
 
 @dataclass
@@ -122,17 +138,90 @@ def subscription_bill_due(
 ) -> None:
     """Every period boundary of one subscription up to `now`, oldest first (catch-up), in one
     transaction; a failure rolls this subscription back, is recorded, and the run goes on."""
-    cache = cache or TermsCache()
-    snapshot = (result.invoices, result.trial_ends, result.periods, result.cancellations,
-                len(result.invoice_ids))  # fmt: skip
+    exc = _bill_due_isolated(
+        subscription_id, now=now, result=result, cache=cache or TermsCache(), deliver=deliver
+    )
+    if exc is not None:
+        _record_failure(subscription_id=subscription_id, step="period", now=now, exc=exc)
+
+
+def _bill_due_isolated(sub_id, *, now, result: CycleResult, cache, deliver) -> Exception | None:
+    """`_bill_due` in its own transaction (a savepoint inside a chunk's); on failure the counts
+    are put back and the error returned, for the caller to record."""
+    snapshot = _snapshot(result)
     try:
         with transaction.atomic():
-            _bill_due(subscription_id, now=now, result=result, cache=cache, deliver=deliver)
+            _bill_due(sub_id, now=now, result=result, cache=cache, deliver=deliver)
     except Exception as exc:
-        (result.invoices, result.trial_ends, result.periods, result.cancellations) = snapshot[:4]
-        del result.invoice_ids[snapshot[4] :]
+        _restore(result, snapshot)
         result.failures += 1
-        _record_failure(subscription_id=subscription_id, step="period", now=now, exc=exc)
+        return exc
+    return None
+
+
+def _snapshot(result: CycleResult) -> tuple:
+    return (result.invoices, result.trial_ends, result.periods, result.cancellations,
+            result.failures, len(result.invoice_ids))  # fmt: skip
+
+
+def _restore(result: CycleResult, snapshot: tuple) -> None:
+    (result.invoices, result.trial_ends, result.periods, result.cancellations,
+     result.failures) = snapshot[:5]  # fmt: skip
+    del result.invoice_ids[snapshot[5] :]
+
+
+def _bill_chunk_plain(sub_ids, *, now, result: CycleResult, cache, deliver) -> list:
+    """The plain roll-overs of a locked chunk in bulk (in a savepoint); returns the ids left for
+    the one-by-one path (the other cases, or every id if the bulk step failed)."""
+    snapshot = _snapshot(result)
+    try:
+        with transaction.atomic():
+            advances, rest = subscription_advance_periods_plain(subscription_ids=sub_ids, now=now)
+            invoices = invoice_period_advance_many(
+                advances=advances, now=now, deliver=deliver, cache=cache
+            )
+    except Exception:
+        # One bad subscription must not fail its chunk: redo each alone, failures recorded.
+        log.warning("billing cycle: bulk step failed, chunk billed one by one", exc_info=True)
+        _restore(result, snapshot)
+        return list(sub_ids)
+    result.periods += len(advances)
+    for invoice in invoices:
+        if invoice is not None:
+            result.invoices += 1
+            result.invoice_ids.append(invoice.pk)
+    return rest
+
+
+def _bill_chunk(sub_ids, *, now, result: CycleResult, cache, deliver) -> list:
+    """One transaction for a chunk of due subscriptions: lock those nobody else holds (skip the
+    rest), bill the plain roll-overs in bulk and the others one by one, each in a savepoint.
+    Failures are recorded after the commit. Returns the ids skipped because they were locked."""
+    failures: list[tuple] = []
+    snapshot = _snapshot(result)
+    try:
+        with transaction.atomic():
+            locked = subscriptions_lock_due(subscription_ids=sub_ids, now=now)
+            rest = _bill_chunk_plain(locked, now=now, result=result, cache=cache, deliver=deliver)
+            for sub_id in rest:
+                exc = _bill_due_isolated(
+                    sub_id, now=now, result=result, cache=cache, deliver=deliver
+                )
+                if exc is not None:
+                    failures.append((sub_id, exc))
+    except Exception:
+        # The chunk itself failed (lock, commit): every id goes through its own transaction.
+        log.warning("billing cycle: chunk failed, billed one by one", exc_info=True)
+        _restore(result, snapshot)
+        for sub_id in sub_ids:
+            subscription_bill_due(
+                subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
+            )
+        return []
+    for sub_id, exc in failures:
+        _record_failure(subscription_id=sub_id, step="period", now=now, exc=exc)
+    locked_ids = set(locked)
+    return [sub_id for sub_id in sub_ids if sub_id not in locked_ids]
 
 
 def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
@@ -159,10 +248,16 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
     due_ids = list(
         Subscription.objects.exclude(status=SubscriptionStatus.CANCELLED)
         .filter(current_period_end__lte=now)
-        .order_by("current_period_end", "id")
+        .order_by("id")
         .values_list("id", flat=True)
     )
-    for sub_id in due_ids:
+    skipped = []
+    for offset in range(0, len(due_ids), CHUNK_SIZE):
+        chunk = due_ids[offset : offset + CHUNK_SIZE]
+        skipped.extend(_bill_chunk(chunk, now=now, result=result, cache=cache, deliver=deliver))
+    # Rows another transaction held (another cycle, a plan change): wait for it now, one by
+    # one; each re-checks its period, so what the other cycle billed is not billed again.
+    for sub_id in skipped:
         subscription_bill_due(
             subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
         )

@@ -11,8 +11,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from invoicing import usage_source
-from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from invoicing.models import DocumentType, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from invoicing.services.common import apply_totals, finalize_in_place
+from invoicing.services.numbering import number_block
 from subscriptions.models import Plan, PlanMetric, Subscription, SubscriptionChange
 from subscriptions.pricing import (
     CouponTerms,
@@ -26,7 +27,12 @@ from subscriptions.pricing import (
 )
 from subscriptions.pricing.lines import decimal_str
 from subscriptions.selectors import plan_terms
-from subscriptions.services.subscriptions import PeriodAdvance, TrialEnded, coupon_for_period
+from subscriptions.services.subscriptions import (
+    PeriodAdvance,
+    TrialEnded,
+    coupon_for_period,
+    coupon_for_periods,
+)
 
 
 class TermsCache:
@@ -65,7 +71,7 @@ def _row(invoice: Invoice, position: int, line: PricedLine) -> InvoiceLine:
     )
 
 
-def invoice_issue(
+def invoice_build(
     *,
     subscription: Subscription,
     kind: str,
@@ -73,11 +79,8 @@ def invoice_issue(
     lines: list[PricedLine],
     now: datetime,
     change: SubscriptionChange | None = None,
-    deliver: bool = True,
-) -> Invoice | None:
-    """Create, finalize and number one invoice for `lines` (None when nothing is owed)."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("invoice_issue must run inside the subscription's transaction")
+) -> tuple[Invoice, list[InvoiceLine]] | None:
+    """The unsaved draft and its line rows, totals applied (None when nothing is owed)."""
     lines = [line for line in lines if line.amount != 0]
     if not lines or sum(line.amount for line in lines) <= 0:
         return None
@@ -98,6 +101,28 @@ def invoice_issue(
     )
     rows = [_row(invoice, position, line) for position, line in enumerate(lines)]
     apply_totals(invoice, rows)
+    return invoice, rows
+
+
+def invoice_issue(
+    *,
+    subscription: Subscription,
+    kind: str,
+    period: Period,
+    lines: list[PricedLine],
+    now: datetime,
+    change: SubscriptionChange | None = None,
+    deliver: bool = True,
+) -> Invoice | None:
+    """Create, finalize and number one invoice for `lines` (None when nothing is owed)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("invoice_issue must run inside the subscription's transaction")
+    built = invoice_build(
+        subscription=subscription, kind=kind, period=period, lines=lines, now=now, change=change
+    )
+    if built is None:
+        return None
+    invoice, rows = built
     finalize_in_place(invoice=invoice, now=now, deliver=deliver)
     invoice.save(force_insert=True)
     InvoiceLine.objects.bulk_create(rows)
@@ -177,6 +202,43 @@ def invoice_trial_end(
     )
 
 
+def _needs_usage(advance: PeriodAdvance) -> bool:
+    trial_end = advance.subscription.trial_end
+    return not (trial_end is not None and trial_end >= advance.ended_period.end)
+
+
+def _needs_coupon(advance: PeriodAdvance) -> bool:
+    return not advance.cancelled and not advance.trialing
+
+
+def _ended_period_key(advance: PeriodAdvance) -> tuple:
+    ended = advance.ended_period
+    return (advance.subscription.tenant_id, ended.start, ended.end)
+
+
+def _period_advance_charge(
+    *, advance: PeriodAdvance, usage: dict | None, coupon: CouponTerms | None, cache: TermsCache
+) -> tuple[str, Period, list[PricedLine]] | None:
+    """What a period boundary invoices: (kind, period, lines), or None (still in trial)."""
+    ended = advance.ended_period
+    lines: list[PricedLine] = []
+    if _needs_usage(advance):
+        lines.extend(price_overages(plan=cache.get(advance.plan_at_end), usage=usage, period=ended))
+    if advance.cancelled:
+        return InvoiceKind.FINAL, ended, lines
+    if advance.trialing:
+        return None  # the new period is still free; the ended one was too
+    fee = price_period(
+        plan=cache.get(advance.new_plan),
+        fee_period=advance.new_period,
+        usage_period=None,
+        usage={},
+        coupon=coupon,
+        coupon_period_index=0,
+    )
+    return InvoiceKind.SUBSCRIPTION, advance.new_period, [*fee.lines, *lines]
+
+
 def invoice_period_advance(
     *,
     advance: PeriodAdvance,
@@ -193,48 +255,79 @@ def invoice_period_advance(
     `usage` and `coupon` may be passed in by a batching caller (False: look the coupon up)."""
     cache = cache or TermsCache()
     sub = advance.subscription
-    ended = advance.ended_period
+    tenant_id, start, end = _ended_period_key(advance)
     # Close before reading: closing takes the tenant's usage lock, so no late event can land in
     # the ended period between the read below and the invoice.
     usage_source.usage_period_close(
-        tenant_id=sub.tenant_id, period_start=ended.start, period_end=ended.end, now=now
+        tenant_id=tenant_id, period_start=start, period_end=end, now=now
     )
-    lines: list[PricedLine] = []
-    whole_period_in_trial = sub.trial_end is not None and sub.trial_end >= ended.end
-    if not whole_period_in_trial:
-        if usage is None:
-            usage = usage_source.usage_totals(
-                tenant_id=sub.tenant_id, start=ended.start, end=ended.end
-            )
-        lines.extend(price_overages(plan=cache.get(advance.plan_at_end), usage=usage, period=ended))
-    invoice = None
-    if advance.cancelled:
-        invoice = invoice_issue(
-            subscription=sub, kind=InvoiceKind.FINAL, period=ended, lines=lines, now=now,
-            deliver=deliver,
-        )  # fmt: skip
-    elif advance.trialing:
-        pass  # the new period is still free; the ended one was too
-    else:
-        if coupon is False:
-            coupon = coupon_for_period(subscription=sub, period_index=advance.new_period_index)
-        fee = price_period(
-            plan=cache.get(advance.new_plan),
-            fee_period=advance.new_period,
-            usage_period=None,
-            usage={},
-            coupon=coupon or None,
-            coupon_period_index=0,
+    if usage is None and _needs_usage(advance):
+        usage = usage_source.usage_totals(tenant_id=tenant_id, start=start, end=end)
+    if coupon is False:
+        coupon = (
+            coupon_for_period(subscription=sub, period_index=advance.new_period_index)
+            if _needs_coupon(advance)
+            else None
         )
-        invoice = invoice_issue(
-            subscription=sub,
-            kind=InvoiceKind.SUBSCRIPTION,
-            period=advance.new_period,
-            lines=[*fee.lines, *lines],
-            now=now,
-            deliver=deliver,
+    charge = _period_advance_charge(
+        advance=advance, usage=usage, coupon=coupon or None, cache=cache
+    )
+    if charge is None:
+        return None
+    kind, period, lines = charge
+    return invoice_issue(
+        subscription=sub, kind=kind, period=period, lines=lines, now=now, deliver=deliver
+    )
+
+
+def invoice_period_advance_many(
+    *, advances: list[PeriodAdvance], now: datetime, deliver: bool = True, cache=None
+) -> list[Invoice | None]:
+    """`invoice_period_advance` for a chunk of advances whose subscriptions the caller's
+    transaction holds locked, in a constant number of queries: close every ended period, then
+    read all their usage in one query, the coupons in one, take one block of numbers, insert the
+    invoices and their lines in bulk. Results in the order of `advances`."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("invoice_period_advance_many must run inside the chunk's transaction")
+    if not advances:
+        return []
+    cache = cache or TermsCache()
+    usage_source.usage_periods_close(periods=[_ended_period_key(a) for a in advances], now=now)
+    usage_needed = [i for i, a in enumerate(advances) if _needs_usage(a)]
+    totals = usage_source.usage_totals_many(
+        requests=[_ended_period_key(advances[i]) for i in usage_needed]
+    )
+    usage = dict(zip(usage_needed, totals, strict=True))
+    coupon_needed = [i for i, a in enumerate(advances) if _needs_coupon(a)]
+    terms = coupon_for_periods(
+        requests=[
+            (advances[i].subscription.pk, advances[i].new_period_index) for i in coupon_needed
+        ]
+    )
+    coupons = dict(zip(coupon_needed, terms, strict=True))
+    built: list[tuple[int, Invoice, list[InvoiceLine]]] = []
+    for i, advance in enumerate(advances):
+        charge = _period_advance_charge(
+            advance=advance, usage=usage.get(i), coupon=coupons.get(i), cache=cache
         )
-    return invoice
+        if charge is None:
+            continue
+        kind, period, lines = charge
+        made = invoice_build(
+            subscription=advance.subscription, kind=kind, period=period, lines=lines, now=now
+        )
+        if made is not None:
+            built.append((i, *made))
+    results: list[Invoice | None] = [None] * len(advances)
+    if not built:
+        return results
+    numbers = number_block(document_type=DocumentType.INVOICE, at=now, count=len(built))
+    for (i, invoice, _), number in zip(built, numbers, strict=True):
+        finalize_in_place(invoice=invoice, now=now, deliver=deliver, number=number)
+        results[i] = invoice
+    Invoice.objects.bulk_create([invoice for _, invoice, _ in built])
+    InvoiceLine.objects.bulk_create([row for _, _, rows in built for row in rows])
+    return results
 
 
 def invoice_upgrade(

@@ -23,19 +23,30 @@ def seller_code() -> str:
 
 def number_next(*, document_type: str, at: datetime, seller: str | None = None) -> str:
     """Take the next number of the series; call inside the transaction that uses it."""
+    return number_block(document_type=document_type, at=at, count=1, seller=seller)[0]
+
+
+def number_block(
+    *, document_type: str, at: datetime, count: int, seller: str | None = None
+) -> list[str]:
+    """Take the next `count` numbers of the series in one statement, in order; call inside the
+    transaction that uses every one of them (a rollback gives the whole block back)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("number_next must run inside the document's transaction")
+    if count < 1:
+        return []
     seller = seller or seller_code()
     year = at.year
     table = NumberSequence._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (seller, document_type, year, last_value) "  # noqa: S608
-            "VALUES (%s, %s, %s, 1) "
+            "VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (seller, document_type, year) "
-            f"DO UPDATE SET last_value = {table}.last_value + 1 "
+            f"DO UPDATE SET last_value = {table}.last_value + EXCLUDED.last_value "
             "RETURNING last_value",
-            [seller, document_type, year],
+            [seller, document_type, year, count],
         )
-        value = cursor.fetchone()[0]
-    return f"{PREFIXES[document_type]}-{year}-{value:06d}"
+        last = cursor.fetchone()[0]
+    prefix = PREFIXES[document_type]
+    return [f"{prefix}-{year}-{value:06d}" for value in range(last - count + 1, last + 1)]

@@ -12,9 +12,9 @@ def _media(settings, tmp_path):
 
 @pytest.fixture
 def usage_feed(monkeypatch):
-    """Usage totals per (tenant, period start). The usage app's selectors are not on main yet:
-    this stands in for `usage.selectors.usage_totals` behind invoicing.usage_source (replace with
-    real usage events once it lands)."""
+    """Usage totals per (tenant, period start), standing in for the usage app's selectors and
+    period closing behind invoicing.usage_source (single and `_many` forms alike);
+    test_usage_to_invoice.py covers the real ones end to end."""
     feed: dict = {}
     closed: list = []
     failing: set = set()
@@ -27,10 +27,19 @@ def usage_feed(monkeypatch):
     def close(*, tenant_id, period_start, period_end, now):
         closed.append((tenant_id, period_start, period_end))
 
+    def totals_many(*, requests):
+        return [totals(tenant_id=t, start=s, end=e) for t, s, e in requests]
+
+    def close_many(*, periods, now):
+        for tenant_id, period_start, period_end in periods:
+            close(tenant_id=tenant_id, period_start=period_start, period_end=period_end, now=now)
+
     from invoicing import usage_source
 
     monkeypatch.setattr(usage_source, "usage_totals", totals)
     monkeypatch.setattr(usage_source, "usage_period_close", close)
+    monkeypatch.setattr(usage_source, "usage_totals_many", totals_many)
+    monkeypatch.setattr(usage_source, "usage_periods_close", close_many)
 
     class Feed:
         def set(self, tenant, start, **metrics):

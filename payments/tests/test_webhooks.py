@@ -65,8 +65,8 @@ def test_wrong_secret_stale_and_future_timestamps_are_400(client, webhook_secret
     now = int(time.time())
     for header in (
         sign(body, secret="whsec_other"),
-        sign(body, at=now - 301),
-        sign(body, at=now + 301),
+        sign(body, at=now - 360),  # margins keep a slow machine from crossing the boundary
+        sign(body, at=now + 360),
         sign(body + b" "),  # the body was changed after signing
     ):
         response = post_event(client, PING, header=header, raw=body)

@@ -114,6 +114,24 @@ def coupon_for_period(*, subscription: Subscription, period_index: int) -> Coupo
     redemption = (
         CouponRedemption.objects.select_related("coupon").filter(subscription=subscription).first()
     )
+    return _terms_for_period(redemption, period_index)
+
+
+def coupon_for_periods(*, requests: list[tuple]) -> list[CouponTerms | None]:
+    """`coupon_for_period` for many `(subscription_id, period_index)` at once (one query)."""
+    redemptions = {
+        redemption.subscription_id: redemption
+        for redemption in CouponRedemption.objects.select_related("coupon").filter(
+            subscription_id__in={subscription_id for subscription_id, _ in requests}
+        )
+    }
+    return [
+        _terms_for_period(redemptions.get(subscription_id), period_index)
+        for subscription_id, period_index in requests
+    ]
+
+
+def _terms_for_period(redemption: CouponRedemption | None, period_index: int) -> CouponTerms | None:
     if redemption is None:
         return None
     terms = coupon_terms(redemption.coupon)

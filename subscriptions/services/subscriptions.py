@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from billing_project.shared.errors import Conflict, ValidationFailed
 from subscriptions.models import Plan, Subscription, SubscriptionChange, Tenant
@@ -11,7 +11,7 @@ from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
 from subscriptions.pricing import Period, billing_period, period_days, price_upgrade
 from subscriptions.pricing.proration import remaining_days
 from subscriptions.selectors import plan_terms
-from subscriptions.services.coupons import coupon_for_period, coupon_redeem
+from subscriptions.services.coupons import coupon_for_period, coupon_for_periods, coupon_redeem
 
 MAX_TRIAL_DAYS = 730
 
@@ -19,12 +19,15 @@ __all__ = [
     "PeriodAdvance",
     "TrialEnded",
     "coupon_for_period",
+    "coupon_for_periods",
     "subscription_advance_period",
+    "subscription_advance_periods_plain",
     "subscription_cancel",
     "subscription_change_plan",
     "subscription_create",
     "subscription_end_trial",
     "subscription_reactivate",
+    "subscriptions_lock_due",
 ]
 
 
@@ -359,3 +362,96 @@ def subscription_advance_period(
             cancelled=False,
             trialing=trialing,
         )
+
+
+def subscriptions_lock_due(*, subscription_ids, now: datetime) -> list:
+    """Lock, for the caller's transaction, those of `subscription_ids` that are due at `now`
+    (live, period ended), skipping rows another transaction holds: two billing cycles never wait
+    for each other, and the one that skipped a row finds it billed when it retries it later."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("subscriptions_lock_due must run inside a transaction")
+    return list(
+        Subscription.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=subscription_ids, current_period_end__lte=now)
+        .exclude(status=SubscriptionStatus.CANCELLED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+_ADVANCE_MANY_SQL = f"""
+UPDATE {Subscription._meta.db_table} AS s
+   SET period_index = v.period_index, current_period_start = v.period_start,
+       current_period_end = v.period_end, updated_at = %(now)s
+  FROM unnest(%(id)s::uuid[], %(index)s::int[], %(start)s::timestamptz[],
+              %(end)s::timestamptz[]) AS v(id, period_index, period_start, period_end)
+ WHERE s.id = v.id
+"""  # noqa: S608
+
+
+def subscription_advance_periods_plain(
+    *, subscription_ids, now: datetime
+) -> tuple[list[PeriodAdvance], list]:
+    """Advance, in bulk, the plain roll-overs among subscriptions the caller has locked: live,
+    not trialing, no cancellation or downgrade pending, exactly one period boundary due. Each is
+    what `subscription_advance_period` would make of it (no change record: nothing but the
+    period changes). Returns the advances, in id order, and the ids left for
+    `subscription_advance_period` one by one (the other cases, and catch-up)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "subscription_advance_periods_plain must run inside the lock's transaction"
+        )
+    subs = (
+        Subscription.objects.select_related("plan", "tenant")
+        .filter(pk__in=subscription_ids)
+        .order_by("pk")
+    )
+    advances: list[PeriodAdvance] = []
+    rest = []
+    for sub in subs:
+        if (
+            sub.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.TRIALING)
+            or now < sub.current_period_end
+        ):
+            rest.append(sub.pk)  # cancelled or not due: the one-by-one path says so and stops
+            continue
+        if sub.cancel_at_period_end or sub.pending_plan_id:
+            rest.append(sub.pk)
+            continue
+        new_index = sub.period_index + 1
+        new_period = billing_period(anchor=sub.started_at, tz=sub.tenant.timezone, index=new_index)
+        if new_period.end <= now:
+            rest.append(sub.pk)  # catch-up: more than one boundary
+            continue
+        ended = _current_period(sub)
+        ended_index = sub.period_index
+        sub.period_index = new_index
+        sub.current_period_start = new_period.start
+        sub.current_period_end = new_period.end
+        sub.updated_at = now
+        advances.append(
+            PeriodAdvance(
+                sub,
+                ended,
+                ended_index,
+                sub.plan,
+                new_period,
+                new_index,
+                sub.plan,
+                cancelled=False,
+                trialing=False,
+            )
+        )
+    if advances:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _ADVANCE_MANY_SQL,
+                {
+                    "now": now,
+                    "id": [a.subscription.pk for a in advances],
+                    "index": [a.new_period_index for a in advances],
+                    "start": [a.new_period.start for a in advances],
+                    "end": [a.new_period.end for a in advances],
+                },
+            )
+    return advances, rest

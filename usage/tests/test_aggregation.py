@@ -1,5 +1,6 @@
 """Rollups + edge hours == a direct aggregation over raw events, for random data (hypothesis)."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from subscriptions.models import Metric
 from subscriptions.tests.factories import TenantFactory
 from usage.catalog import CATALOG, metric_catalog_clear
 from usage.models import UsageEvent
-from usage.selectors import usage_totals
+from usage.selectors import usage_totals, usage_totals_many
 from usage.services import usage_batch_record, usage_event_record
 from usage.validation import IngestContext, parse_record
 
@@ -99,6 +100,16 @@ def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extr
         if value is not None:
             expected[metric_type] = value
     assert totals == expected
+    # The chunk form answers the same, request by request, in one query.
+    requests = [
+        (tenant.id, start, end),
+        (tenant.id, BASE, BASE + timedelta(hours=10)),
+        (uuid.uuid4(), start, end),
+        (tenant.id, end, start),
+    ]
+    assert usage_totals_many(requests=requests) == [
+        usage_totals(tenant_id=t, start=a, end=b) for t, a, b in requests
+    ]
     whole = usage_totals(tenant_id=tenant.id, start=BASE, end=BASE + timedelta(hours=10))
     assert whole == {
         m: v

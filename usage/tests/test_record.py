@@ -204,7 +204,10 @@ def test_event_before_subscription_start_is_rejected(tenant, tenant_admin_client
 
 
 def test_closed_period_bounds_new_events(tenant, tenant_admin_client, subscribe):
-    from usage.services import usage_period_close
+    from django.db import transaction
+
+    from usage.models import UsagePeriodClose
+    from usage.services import usage_period_close, usage_periods_close
 
     period_start = _now() - timedelta(days=40)
     period_end = _now() - timedelta(days=10)
@@ -223,6 +226,21 @@ def test_closed_period_bounds_new_events(tenant, tenant_admin_client, subscribe)
         tenant_id=tenant.id, period_start=period_start, period_end=period_end, now=_now()
     )
     assert close.pk == again.pk
+    # The chunk form: idempotent too, and closes a new period next to the closed one.
+    with transaction.atomic():
+        usage_periods_close(
+            periods=[
+                (tenant.id, period_start, period_end),
+                (tenant.id, period_end, period_end + timedelta(days=1)),
+            ],
+            now=_now(),
+        )
+    closes = UsagePeriodClose.objects.filter(tenant=tenant).order_by("period_start")
+    assert [(c.pk == close.pk, c.period_end) for c in closes] == [
+        (True, period_end),
+        (False, period_end + timedelta(days=1)),
+    ]
+    UsagePeriodClose.objects.exclude(pk=close.pk).delete()
     assert tenant_admin_client.post("usage", late).status_code == 400
     batch = tenant_admin_client.post("usage/batch", {"records": [late]})
     assert batch.status_code == 400 and "0" in batch.json()["errors"]["records"]
