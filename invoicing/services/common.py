@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from billing_project.shared import stripe_gateway
 from billing_project.shared.dispatch import dispatch_task
 from billing_project.shared.errors import NotFound
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
@@ -61,7 +62,10 @@ def schedule_delivery(*, invoice_id, email: bool = True) -> None:
 
 def schedule_collection(*, invoice_id) -> None:
     """News travels up: after commit, ask the payments app (by task name) to collect the
-    invoice (it charges the default card when there is one, otherwise does nothing)."""
+    invoice (it charges the default card when there is one, otherwise does nothing).
+    With manual collection (no Stripe key) there is nothing to ask: skip the task."""
+    if not stripe_gateway.is_configured():
+        return
     transaction.on_commit(
         lambda: dispatch_task("payments.collect_invoice", invoice_id=str(invoice_id)), robust=True
     )
