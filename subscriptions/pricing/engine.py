@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from billing_project.shared.money import currency_exponent, format_money, round_minor
 from subscriptions.pricing.coupons import CouponTerms, coupon_applies, coupon_discount
-from subscriptions.pricing.lines import PricedLine, PricedPeriod, decimal_str
+from subscriptions.pricing.lines import PricedLine, PricedPeriod, decimal_str, grouped
 from subscriptions.pricing.periods import Period, period_days
 from subscriptions.pricing.proration import prorate, remaining_days
 
@@ -105,8 +105,7 @@ def price_overages(
             PricedLine(
                 kind="overage",
                 description=(
-                    f"{terms.metric}: {decimal_str(overage)} over "
-                    f"{decimal_str(terms.included)} included"
+                    f"{terms.metric}: {grouped(overage)} over {grouped(terms.included)} included"
                 ),
                 quantity=overage,
                 unit_price=terms.unit_price,

@@ -16,6 +16,14 @@ def decimal_str(value: Decimal) -> str:
     return "0" if text in ("-0", "0") else text
 
 
+def grouped(value: Decimal) -> str:
+    """For people: thousands separated, no trailing zeros (30000 -> "30,000", 2.5 -> "2.5")."""
+    whole, _, fraction = decimal_str(value).partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    text = f"{sign}{int(whole.lstrip('-')):,}"
+    return f"{text}.{fraction}" if fraction else text
+
+
 def instant_str(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 

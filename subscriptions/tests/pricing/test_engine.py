@@ -149,3 +149,14 @@ def test_priced_period_totals() -> None:
 def test_float_usage_is_refused() -> None:
     with pytest.raises(TypeError):
         price_overages(plan=DEVELOPER, usage={"api_calls": 1.5}, period=period(0))  # type: ignore[dict-item]
+
+
+def test_overage_descriptions_group_thousands():
+    from subscriptions.pricing.lines import grouped
+
+    assert [grouped(Decimal(v)) for v in ("30000", "2.50", "0", "1234567.125")] == [
+        "30,000",
+        "2.5",
+        "0",
+        "1,234,567.125",
+    ]
