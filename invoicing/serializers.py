@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from billing_project.shared.api.fields import StrictCharField
 from invoicing.models import InvoiceKind, InvoiceStatus, LineKind
 from invoicing.models.invoices import PaymentMethodKind
 from invoicing.services.custom import CustomLine
@@ -86,14 +87,14 @@ def credit_note_data(note) -> dict:
 
 
 class CustomFieldSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    value = serializers.CharField(max_length=300, allow_blank=True)
+    name = StrictCharField(max_length=100)
+    value = StrictCharField(max_length=300, allow_blank=True)
 
 
 class InvoiceLineSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=LineKind.choices)
-    description = serializers.CharField()
+    description = StrictCharField()
     quantity = serializers.DecimalField(max_digits=24, decimal_places=6, coerce_to_string=False)
     unit_price = serializers.DecimalField(max_digits=24, decimal_places=6, coerce_to_string=False)
     amount = serializers.IntegerField()
@@ -104,12 +105,12 @@ class InvoiceLineSerializer(serializers.Serializer):
 
 class InvoiceSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    number = serializers.CharField(allow_null=True)
+    number = StrictCharField(allow_null=True)
     tenant_id = serializers.UUIDField()
     subscription_id = serializers.UUIDField(allow_null=True)
     kind = serializers.ChoiceField(choices=InvoiceKind.choices)
     status = serializers.ChoiceField(choices=InvoiceStatus.choices)
-    currency = serializers.CharField()
+    currency = StrictCharField()
     period_start = serializers.DateTimeField(allow_null=True)
     period_end = serializers.DateTimeField(allow_null=True)
     subtotal = serializers.IntegerField()
@@ -133,7 +134,7 @@ class BillingPeriodSerializer(serializers.Serializer):
 
 
 class CustomLineSerializer(serializers.Serializer):
-    description = serializers.CharField(max_length=500, allow_blank=True)
+    description = StrictCharField(max_length=500, allow_blank=True)
     quantity = serializers.DecimalField(max_digits=24, decimal_places=6)
     unit_price = serializers.DecimalField(max_digits=24, decimal_places=6)
     total = serializers.IntegerField(min_value=-(10**15), max_value=10**15)
@@ -144,8 +145,8 @@ class CustomInvoiceUpdateSerializer(serializers.Serializer):
     line_items = CustomLineSerializer(many=True, required=False, allow_empty=True)
     due_date = serializers.DateTimeField(required=False, allow_null=True)
     custom_fields = CustomFieldSerializer(many=True, required=False, allow_null=True)
-    notes = serializers.CharField(required=False, allow_blank=True, allow_null=True)
-    currency = serializers.CharField(max_length=3, required=False, allow_null=True)
+    notes = StrictCharField(required=False, allow_blank=True, allow_null=True)
+    currency = StrictCharField(max_length=3, required=False, allow_null=True)
 
     def to_service_data(self) -> dict:
         data = dict(self.validated_data)
@@ -177,33 +178,33 @@ class CustomInvoiceCreateSerializer(CustomInvoiceUpdateSerializer):
 class PaymentCreateSerializer(serializers.Serializer):
     amount = serializers.IntegerField(min_value=1, max_value=10**15)
     method = serializers.ChoiceField(choices=PaymentMethodKind.choices, default="bank_transfer")
-    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reference = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     date = serializers.DateField(required=False, allow_null=True)
 
 
 class CreditNoteLineInputSerializer(serializers.Serializer):
-    description = serializers.CharField(max_length=500)
+    description = StrictCharField(max_length=500)
     amount = serializers.IntegerField(min_value=1, max_value=10**15)
 
 
 class CreditNoteCreateSerializer(serializers.Serializer):
     lines = CreditNoteLineInputSerializer(many=True, allow_empty=True)
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class CreditNoteLineSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    description = serializers.CharField()
+    description = StrictCharField()
     amount = serializers.IntegerField()
 
 
 class CreditNoteSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    number = serializers.CharField()
+    number = StrictCharField()
     invoice_id = serializers.UUIDField()
     tenant_id = serializers.UUIDField()
-    currency = serializers.CharField()
+    currency = StrictCharField()
     total = serializers.IntegerField()
-    reason = serializers.CharField()
+    reason = StrictCharField()
     issued_at = serializers.DateTimeField()
     lines = CreditNoteLineSerializer(many=True)

@@ -3,6 +3,7 @@ validate input."""
 
 from rest_framework import serializers
 
+from billing_project.shared.api.fields import StrictCharField
 from invoicing.serializers import InvoiceSerializer, iso
 from payments.models import PaymentAttemptStatus, RefundStatus
 
@@ -46,13 +47,13 @@ class PaymentAttemptSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     number = serializers.IntegerField()
     amount = serializers.IntegerField()
-    currency = serializers.CharField()
+    currency = StrictCharField()
     status = serializers.ChoiceField(choices=PaymentAttemptStatus.choices)
-    stripe_payment_intent_id = serializers.CharField(allow_null=True)
-    stripe_charge_id = serializers.CharField(allow_null=True)
-    failure_code = serializers.CharField(allow_null=True)
-    decline_code = serializers.CharField(allow_null=True)
-    failure_message = serializers.CharField(allow_null=True)
+    stripe_payment_intent_id = StrictCharField(allow_null=True)
+    stripe_charge_id = StrictCharField(allow_null=True)
+    failure_code = StrictCharField(allow_null=True)
+    decline_code = StrictCharField(allow_null=True)
+    failure_message = StrictCharField(allow_null=True)
     next_retry_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -65,7 +66,7 @@ class InvoicePaymentSerializer(InvoiceSerializer):
 
 
 class PayRequestSerializer(serializers.Serializer):
-    payment_method_id = serializers.CharField(
+    payment_method_id = StrictCharField(
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -76,7 +77,7 @@ class PayRequestSerializer(serializers.Serializer):
 
 class RefundCreateSerializer(serializers.Serializer):
     amount = serializers.IntegerField(min_value=1, help_text="Minor units; at most what was paid")
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=480)
+    reason = StrictCharField(required=False, allow_blank=True, default="", max_length=480)
 
 
 class RefundSerializer(serializers.Serializer):
@@ -84,11 +85,11 @@ class RefundSerializer(serializers.Serializer):
     invoice_id = serializers.UUIDField()
     number = serializers.IntegerField()
     amount = serializers.IntegerField()
-    currency = serializers.CharField()
-    reason = serializers.CharField()
-    method = serializers.CharField()
+    currency = StrictCharField()
+    reason = StrictCharField()
+    method = StrictCharField()
     status = serializers.ChoiceField(choices=RefundStatus.choices)
-    stripe_refund_id = serializers.CharField(allow_null=True)
+    stripe_refund_id = StrictCharField(allow_null=True)
     credit_note_id = serializers.UUIDField()
-    credit_note_number = serializers.CharField()
+    credit_note_number = StrictCharField()
     created_at = serializers.DateTimeField()

@@ -36,6 +36,8 @@ def stripe_webhook(request):
         )
     except SignatureError as exc:
         return json_error(400, "invalid_signature", str(exc))
+    if b"\\u0000" in payload:  # text and jsonb columns cannot hold NUL
+        return json_error(400, "invalid_event", "NUL characters are not allowed in events.")
     try:
         event = orjson.loads(payload)
     except orjson.JSONDecodeError:

@@ -209,6 +209,16 @@ def run() -> None:
         pdf["Content-Type"].startswith("application/pdf") and pdf.content[:5] == b"%PDF-",
         f"{len(pdf.content)} bytes",
     )
+    period_end = subscription["current_period_end"]
+    summary = command("run_billing_cycle", "--now", period_end)
+    renewed = call("get", "invoices", staff_token).json()["results"]
+    step(
+        "run_billing_cycle at the period end",
+        "1 invoices" in summary
+        and "0 failures" in summary
+        and any(i["period_start"] == period_end for i in renewed),
+        summary.strip(),
+    )
     print("embedded smoke test passed", flush=True)
 
 

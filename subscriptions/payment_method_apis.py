@@ -1,6 +1,8 @@
 """HTTP for `payment-methods`: cards attached to the tenant's Stripe customer (tenant_admin, staff).
 
-Every endpoint answers 409 `card_payments_disabled` when no Stripe key is configured.
+With no Stripe key configured (manual collection) the list answers normally (it is empty: no
+card can be attached) and the writes answer 409 `card_payments_disabled`, after an unknown id's
+404.
 """
 
 from drf_spectacular.types import OpenApiTypes
@@ -47,7 +49,6 @@ class PaymentMethodListCreateApi(_PaymentMethodApi):
         operation_id="payment_methods_list",
     )
     def get(self, request):
-        payment_methods.card_payments_require()
         tenant_id = tenant_scope(request, request.query_params.get("tenant_id"))
         page = self.paginate_queryset(selectors.payment_method_list(tenant_id=tenant_id))
         return self.get_paginated_response(PaymentMethodSerializer(page, many=True).data)
@@ -79,8 +80,8 @@ class PaymentMethodListCreateApi(_PaymentMethodApi):
 class PaymentMethodDetailApi(_PaymentMethodApi):
     @extend_schema(request=None, responses={204: None}, operation_id="payment_methods_delete")
     def delete(self, request, payment_method_id):
-        payment_methods.card_payments_require()
         payment_method = self._payment_method(request, payment_method_id)
+        payment_methods.card_payments_require()
         payment_methods.payment_method_delete(payment_method=payment_method, now=utcnow())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -92,8 +93,8 @@ class PaymentMethodDefaultApi(_PaymentMethodApi):
         operation_id="payment_methods_set_default",
     )
     def patch(self, request, payment_method_id):
-        payment_methods.card_payments_require()
         payment_method = self._payment_method(request, payment_method_id)
+        payment_methods.card_payments_require()
         payment_method = payment_methods.payment_method_set_default(
             payment_method=payment_method, now=utcnow()
         )

@@ -2,16 +2,8 @@
 
 from rest_framework import serializers
 
+from billing_project.shared.api.fields import StrictCharField
 from subscriptions.models import PaymentMethod
-
-
-class StrictCharField(serializers.CharField):
-    """A string field that refuses numbers and booleans instead of converting them."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class PaymentMethodCreateSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing_project.shared.api.fields import StrictCharField, StrictEmailField, StrictSlugField
 from subscriptions.models import Plan, Tenant
 from subscriptions.models.tenants import PaymentTerms, ServiceLevel, TenantStatus
 
@@ -16,25 +17,23 @@ def plain_number(value: Decimal):
 
 
 class TenantCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    email = serializers.EmailField(max_length=254)
-    country = serializers.CharField(max_length=2, min_length=2)
-    state = serializers.CharField(max_length=10, required=False, allow_blank=True, allow_null=True)
-    postal_code = serializers.CharField(
-        max_length=20, required=False, allow_blank=True, allow_null=True
-    )
-    address_line1 = serializers.CharField(
+    name = StrictCharField(max_length=200)
+    email = StrictEmailField(max_length=254)
+    country = StrictCharField(max_length=2, min_length=2)
+    state = StrictCharField(max_length=10, required=False, allow_blank=True, allow_null=True)
+    postal_code = StrictCharField(max_length=20, required=False, allow_blank=True, allow_null=True)
+    address_line1 = StrictCharField(
         max_length=200, required=False, allow_blank=True, allow_null=True
     )
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
-    vat_id = serializers.CharField(max_length=32, required=False, allow_blank=True, allow_null=True)
-    timezone = serializers.CharField(max_length=64, required=False, allow_null=True)
-    currency = serializers.CharField(max_length=3, required=False, allow_null=True)
+    city = StrictCharField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    vat_id = StrictCharField(max_length=32, required=False, allow_blank=True, allow_null=True)
+    timezone = StrictCharField(max_length=64, required=False, allow_null=True)
+    currency = StrictCharField(max_length=3, required=False, allow_null=True)
     payment_terms = serializers.ChoiceField(
         choices=PaymentTerms.choices, required=False, allow_null=True
     )
     tax_exempt = serializers.BooleanField(required=False, allow_null=True)
-    tax_exempt_reason = serializers.CharField(
+    tax_exempt_reason = StrictCharField(
         max_length=200, required=False, allow_blank=True, allow_null=True
     )
     parent_id = serializers.UUIDField(required=False, allow_null=True)
@@ -45,9 +44,9 @@ class TenantCreateSerializer(serializers.Serializer):
 
 
 class TenantUpdateSerializer(TenantCreateSerializer):
-    name = serializers.CharField(max_length=200, required=False)
-    email = serializers.EmailField(max_length=254, required=False)
-    country = serializers.CharField(max_length=2, min_length=2, required=False)
+    name = StrictCharField(max_length=200, required=False)
+    email = StrictEmailField(max_length=254, required=False)
+    country = StrictCharField(max_length=2, min_length=2, required=False)
     status = serializers.ChoiceField(choices=TenantStatus.choices, required=False)
     service_level = serializers.ChoiceField(choices=ServiceLevel.choices, required=False)
 
@@ -72,10 +71,10 @@ class TenantUpdateSerializer(TenantCreateSerializer):
 
 class TenantSerializer(serializers.ModelSerializer):
     parent_id = serializers.UUIDField(allow_null=True, read_only=True)
-    state = serializers.CharField(allow_null=True)
-    postal_code = serializers.CharField(allow_null=True)
-    vat_id = serializers.CharField(allow_null=True)
-    stripe_customer_id = serializers.CharField(allow_null=True)
+    state = StrictCharField(allow_null=True)
+    postal_code = StrictCharField(allow_null=True)
+    vat_id = StrictCharField(allow_null=True)
+    stripe_customer_id = StrictCharField(allow_null=True)
 
     class Meta:
         model = Tenant
@@ -110,7 +109,7 @@ class TenantSerializer(serializers.ModelSerializer):
 
 
 class PlanMetricInputSerializer(serializers.Serializer):
-    metric_type = serializers.CharField(max_length=64)
+    metric_type = StrictCharField(max_length=64)
     limit = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal(0))
     unit_price_cents = serializers.DecimalField(
         max_digits=20, decimal_places=6, min_value=Decimal(0)
@@ -118,11 +117,11 @@ class PlanMetricInputSerializer(serializers.Serializer):
 
 
 class PlanCreateSerializer(serializers.Serializer):
-    slug = serializers.SlugField(max_length=64)
-    name = serializers.CharField(max_length=100)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    slug = StrictSlugField(max_length=64)
+    name = StrictCharField(max_length=100)
+    description = StrictCharField(required=False, allow_blank=True, default="")
     amount = serializers.IntegerField(min_value=0, max_value=10**12)
-    currency = serializers.CharField(max_length=3, default="usd")
+    currency = StrictCharField(max_length=3, default="usd")
     interval = serializers.ChoiceField(choices=["month"], default="month")
     trial_period_days = serializers.IntegerField(min_value=0, max_value=730, default=0)
     metrics = PlanMetricInputSerializer(many=True, required=False, default=list)
@@ -146,9 +145,9 @@ class PlanMetricSerializer(serializers.Serializer):
     unit_price_cents = serializers.DecimalField(
         max_digits=20, decimal_places=6, coerce_to_string=False
     )
-    aggregation = serializers.CharField()
-    name = serializers.CharField()
-    unit = serializers.CharField()
+    aggregation = StrictCharField()
+    name = StrictCharField()
+    unit = StrictCharField()
 
 
 class PlanSerializer(serializers.ModelSerializer):

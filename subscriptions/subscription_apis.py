@@ -101,6 +101,15 @@ class SubscriptionListCreateApi(BillingGenericAPIView):
                 "The tenant already has a live subscription.", code="subscription_exists"
             )
         if data.get("payment_method_id"):
+            # Everything that can refuse the request is checked before the card is attached
+            # at Stripe, which no rollback can undo.
+            if data.get("coupon_code"):
+                coupon_services.coupon_check(
+                    code=data["coupon_code"], now=now, currency=plan.currency
+                )
+            services.subscription_create_check(
+                tenant=tenant, plan=plan, trial_period_days=data.get("trial_period_days")
+            )
             attach_payment_method(
                 tenant=tenant, payment_method_id=data["payment_method_id"], now=now
             )

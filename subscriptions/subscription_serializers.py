@@ -3,14 +3,15 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing_project.shared.api.fields import StrictCharField
 from subscriptions.models import Coupon, Subscription, SubscriptionChange
 from subscriptions.models.subscriptions import CouponDuration
 
 
 class SubscriptionCreateSerializer(serializers.Serializer):
     tenant_id = serializers.UUIDField(required=False, allow_null=True)
-    plan_id = serializers.CharField(max_length=64, help_text="Plan UUID or slug")
-    payment_method_id = serializers.CharField(
+    plan_id = StrictCharField(max_length=64, help_text="Plan UUID or slug")
+    payment_method_id = StrictCharField(
         max_length=255,
         required=False,
         allow_null=True,
@@ -20,46 +21,47 @@ class SubscriptionCreateSerializer(serializers.Serializer):
     trial_period_days = serializers.IntegerField(
         min_value=0, max_value=730, required=False, allow_null=True
     )
-    coupon_code = serializers.CharField(
-        max_length=64, required=False, allow_null=True, allow_blank=True
-    )
+    coupon_code = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
 
 
 class SubscriptionUpdateSerializer(serializers.Serializer):
-    plan_id = serializers.CharField(max_length=64, required=False)
-    prorate = serializers.BooleanField(required=False, default=True)
-    cancel_at_period_end = serializers.BooleanField(required=False)
-    cancellation_reason = serializers.CharField(
+    plan_id = StrictCharField(max_length=64, required=False, allow_null=True)
+    prorate = serializers.BooleanField(required=False, allow_null=True)
+    cancel_at_period_end = serializers.BooleanField(required=False, allow_null=True)
+    cancellation_reason = StrictCharField(
         max_length=500, required=False, allow_blank=True, allow_null=True
     )
 
     def validate(self, attrs):
+        # Optional fields may be absent or null (product.md section 5): null means absent.
+        attrs = {key: value for key, value in attrs.items() if value is not None}
         changing = "plan_id" in attrs
         cancelling = "cancel_at_period_end" in attrs
         if changing == cancelling:
             raise serializers.ValidationError(
                 "Send either plan_id (with prorate) or cancel_at_period_end."
             )
+        attrs.setdefault("prorate", True)
         return attrs
 
 
 class CouponSummarySerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = StrictCharField()
     percent_off = serializers.DecimalField(
         max_digits=5, decimal_places=2, allow_null=True, coerce_to_string=False
     )
     amount_off = serializers.IntegerField(allow_null=True)
-    currency = serializers.CharField(allow_null=True)
-    duration = serializers.CharField()
+    currency = StrictCharField(allow_null=True)
+    duration = StrictCharField()
     duration_in_months = serializers.IntegerField(allow_null=True)
 
 
 class ProrationSerializer(serializers.Serializer):
-    fraction = serializers.CharField()
+    fraction = StrictCharField()
     numerator = serializers.IntegerField()
     denominator = serializers.IntegerField()
     amount = serializers.IntegerField()
-    currency = serializers.CharField()
+    currency = StrictCharField()
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
 
@@ -143,8 +145,8 @@ class SubscriptionChangeResultSerializer(SubscriptionSerializer):
 
 
 class CouponCreateSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    code = StrictCharField(max_length=64)
+    name = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     percent_off = serializers.DecimalField(
         max_digits=5,
         decimal_places=2,
@@ -156,7 +158,7 @@ class CouponCreateSerializer(serializers.Serializer):
     amount_off = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=10**12
     )
-    currency = serializers.CharField(max_length=3, required=False, allow_null=True)
+    currency = StrictCharField(max_length=3, required=False, allow_null=True)
     duration = serializers.ChoiceField(choices=CouponDuration.choices)
     duration_in_months = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=120

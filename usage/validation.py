@@ -40,6 +40,8 @@ _LONG_RUN = b"1" * 16
 
 def decode_body(raw: bytes):
     """The JSON body with every number exact (see the module docstring). Raises ValueError."""
+    if b"\\u0000" in raw:
+        raise ValueError("NUL characters (\\u0000) are not allowed.")
     if _LONG_RUN not in raw.translate(_DIGIT_MAP):
         return orjson.loads(raw)
     return json.loads(raw, parse_float=Decimal)
@@ -123,11 +125,11 @@ def parse_timestamp(value) -> datetime:
         raise ValueError("Must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z.")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
         raise ValueError("Must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z.")
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def parse_date(value) -> date:
@@ -145,7 +147,10 @@ def place_date(day: date, ctx: IngestContext) -> datetime:
     zone = ZoneInfo(ctx.timezone)
     if day > ctx.now.astimezone(zone).date():
         raise ValueError("Date is in the future.")
-    placed = datetime.combine(day, time(12), tzinfo=zone).astimezone(UTC)
+    try:
+        placed = datetime.combine(day, time(12), tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Date is out of range.") from None
     if placed > ctx.now:
         placed = ctx.now
     if (
@@ -166,6 +171,8 @@ def _key(value, field: str) -> str | None:
         raise ValueError(f"{field} may not be blank.")
     if len(value) > MAX_KEY_LENGTH:
         raise ValueError(f"{field} may be at most {MAX_KEY_LENGTH} characters.")
+    if "\x00" in value:
+        raise ValueError(f"{field} may not contain NUL characters.")
     return value
 
 

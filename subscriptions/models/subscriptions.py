@@ -65,6 +65,7 @@ class ChangeKind(models.TextChoices):
     UPGRADED = "upgraded"
     DOWNGRADE_SCHEDULED = "downgrade_scheduled"
     DOWNGRADE_APPLIED = "downgrade_applied"
+    DOWNGRADE_CANCELLED = "downgrade_cancelled"
     CANCEL_SCHEDULED = "cancel_scheduled"
     REACTIVATED = "reactivated"
     CANCELLED = "cancelled"

@@ -70,20 +70,29 @@ def coupon_create(
 
 
 def _invalid(reason: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, code="invalid_coupon", errors={"coupon_code": [reason]})
+    return ValidationFailed(message, errors={"coupon_code": [reason]})
 
 
-def coupon_redeem(
-    *, code: str, subscription: Subscription, now: datetime, currency: str
-) -> CouponRedemption:
-    """Redeem inside the caller's transaction. Unknown/expired/exhausted -> 400 with the reason."""
-    coupon = Coupon.objects.select_for_update().filter(code__iexact=(code or "").strip()).first()
+def coupon_check(*, code: str, now: datetime, currency: str, lock: bool = False) -> Coupon:
+    """The coupon a code names, if it can be redeemed now; else 400 with the reason."""
+    coupons = Coupon.objects.select_for_update() if lock else Coupon.objects
+    coupon = coupons.filter(code__iexact=(code or "").strip()).first()
     if coupon is None or not coupon.active:
         raise _invalid("unknown", f"Unknown coupon code {code!r}.")
     if coupon.expires_at is not None and coupon.expires_at <= now:
         raise _invalid("expired", f"Coupon {coupon.code} expired.")
     if coupon.amount_off is not None and coupon.currency and coupon.currency != currency:
         raise _invalid("currency_mismatch", f"Coupon {coupon.code} is in {coupon.currency}.")
+    if coupon.max_redemptions is not None and coupon.times_redeemed >= coupon.max_redemptions:
+        raise _invalid("exhausted", f"Coupon {coupon.code} has no redemptions left.")
+    return coupon
+
+
+def coupon_redeem(
+    *, code: str, subscription: Subscription, now: datetime, currency: str
+) -> CouponRedemption:
+    """Redeem inside the caller's transaction. Unknown/expired/exhausted -> 400 with the reason."""
+    coupon = coupon_check(code=code, now=now, currency=currency, lock=True)
     claimed = (
         Coupon.objects.filter(pk=coupon.pk)
         .filter(Q(max_redemptions__isnull=True) | Q(times_redeemed__lt=F("max_redemptions")))

@@ -25,6 +25,7 @@ __all__ = [
     "subscription_cancel",
     "subscription_change_plan",
     "subscription_create",
+    "subscription_create_check",
     "subscription_end_trial",
     "subscription_reactivate",
     "subscriptions_lock_due",
@@ -79,15 +80,10 @@ def _current_period(subscription: Subscription) -> Period:
     return Period(start=subscription.current_period_start, end=subscription.current_period_end)
 
 
-def subscription_create(
-    *,
-    tenant: Tenant,
-    plan: Plan,
-    now: datetime,
-    actor: str = "",
-    trial_period_days: int | None = None,
-    coupon_code: str | None = None,
-) -> Subscription:
+def subscription_create_check(
+    *, tenant: Tenant, plan: Plan, trial_period_days: int | None = None
+) -> int:
+    """What subscription_create would refuse, without writing: returns the trial days."""
     trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
     if (
         isinstance(trial_days, bool)
@@ -105,6 +101,21 @@ def subscription_create(
             f"The plan is billed in {plan.currency}, the tenant in {tenant.currency}.",
             errors={"plan_id": ["Currency does not match the tenant's."]},
         )
+    return trial_days
+
+
+def subscription_create(
+    *,
+    tenant: Tenant,
+    plan: Plan,
+    now: datetime,
+    actor: str = "",
+    trial_period_days: int | None = None,
+    coupon_code: str | None = None,
+) -> Subscription:
+    trial_days = subscription_create_check(
+        tenant=tenant, plan=plan, trial_period_days=trial_period_days
+    )
     period = billing_period(anchor=now, tz=tenant.timezone, index=0)
     try:
         with transaction.atomic():
@@ -154,7 +165,21 @@ def subscription_change_plan(
         if sub.status == SubscriptionStatus.CANCELLED:
             raise Conflict("The subscription is cancelled.", code="subscription_cancelled")
         if plan.pk == sub.plan_id:
-            raise Conflict("The subscription is already on this plan.", code="same_plan")
+            if sub.pending_plan_id is None:
+                raise Conflict("The subscription is already on this plan.", code="same_plan")
+            # Asking for the current plan while a downgrade waits: stay, drop the downgrade.
+            change = _record(
+                sub,
+                ChangeKind.DOWNGRADE_CANCELLED,
+                now,
+                actor,
+                from_plan=sub.pending_plan,
+                to_plan=plan,
+            )
+            sub.pending_plan = None
+            sub.updated_at = now
+            sub.save(update_fields=["pending_plan", "updated_at"])
+            return sub, change
         if plan.currency != sub.plan.currency:
             raise ValidationFailed(
                 "The new plan is in another currency.",

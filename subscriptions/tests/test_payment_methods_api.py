@@ -43,10 +43,14 @@ def stored_pm(tenant, **kwargs):
 # --- without Stripe (manual collection) --------------------------------------------------------
 
 
-def test_every_endpoint_answers_409_without_a_stripe_key(tenant, tenant_admin_client):
+def test_writes_answer_409_without_a_stripe_key_and_the_list_still_reads(
+    tenant, tenant_admin_client
+):
     pm = stored_pm(tenant)
+    listed = tenant_admin_client.get("payment-methods")
+    assert listed.status_code == 200
+    assert [m["id"] for m in listed.json()["results"]] == [str(pm.id)]
     responses = [
-        tenant_admin_client.get("payment-methods"),
         tenant_admin_client.post(
             "payment-methods", {"type": "card", "stripe_payment_method_id": "pm_card_visa"}
         ),
@@ -57,6 +61,9 @@ def test_every_endpoint_answers_409_without_a_stripe_key(tenant, tenant_admin_cl
         assert response.status_code == 409, response.content
         assert response.json()["code"] == "card_payments_disabled"
     assert list(PaymentMethod.objects.values_list("id", flat=True)) == [pm.id]
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert tenant_admin_client.delete(f"payment-methods/{unknown}").status_code == 404
+    assert tenant_admin_client.patch("payment-methods/not-a-uuid/default").status_code == 404
 
 
 def test_no_token_is_401(anon_client):

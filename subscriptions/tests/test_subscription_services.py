@@ -233,3 +233,19 @@ def test_los_angeles_period_crosses_dst(make_tenant):
     start_local = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)  # 00:00 PST
     sub = start(tenant, now=start_local)
     assert sub.current_period_end == datetime(2026, 4, 1, 7, 0, tzinfo=UTC)  # 00:00 PDT
+
+
+def test_choosing_the_current_plan_drops_a_pending_downgrade(tenant):
+    sub = start(tenant, slug="team")
+    services.subscription_change_plan(
+        subscription=sub, plan=plan("developer"), prorate=True, now=JAN_1
+    )
+    sub, change = services.subscription_change_plan(
+        subscription=sub, plan=plan("team"), prorate=True, now=JAN_1
+    )
+    assert sub.pending_plan is None and sub.plan.slug == "team"
+    assert change.kind == "downgrade_cancelled" and change.proration_amount is None
+    with pytest.raises(Conflict):
+        services.subscription_change_plan(
+            subscription=sub, plan=plan("team"), prorate=True, now=JAN_1
+        )

@@ -144,6 +144,8 @@ def test_downgrade_sets_pending_plan_and_same_plan_is_409(tenant, tenant_admin_c
     assert response.status_code == 200
     assert response.json()["pending_plan_id"] == str(Plan.objects.get(slug="developer").id)
     assert response.json()["proration"] is None
+    stay = tenant_admin_client.patch(f"subscriptions/{sub_id}", {"plan_id": "team"})
+    assert stay.status_code == 200 and stay.json()["pending_plan_id"] is None
     same = tenant_admin_client.patch(f"subscriptions/{sub_id}", {"plan_id": "team"})
     assert same.status_code == 409 and same.json()["code"] == "same_plan"
 
@@ -235,3 +237,24 @@ def test_concurrent_plan_changes_record_one_proration_each(make_tenant, token_fo
     assert upgrades.filter(proration_amount__isnull=False).count() == upgrades.count()
     if changes.filter(kind="downgrade_scheduled").exists():
         assert sub.pending_plan.slug == "team"
+
+
+def test_patch_treats_null_optional_fields_as_absent(tenant, tenant_admin_client):
+    sub_id = create(tenant_admin_client, tenant, plan_id="developer").json()["id"]
+    response = tenant_admin_client.patch(
+        f"subscriptions/{sub_id}",
+        {"plan_id": "team", "prorate": None, "cancel_at_period_end": None},
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["proration"]["amount"] == 15000  # prorate defaults to true
+    response = tenant_admin_client.patch(
+        f"subscriptions/{sub_id}", {"plan_id": None, "cancel_at_period_end": True}
+    )
+    assert response.status_code == 200 and response.json()["cancel_at_period_end"] is True
+
+
+def test_coupon_refusals_are_validation_errors_with_the_reason(tenant, tenant_admin_client):
+    response = create(tenant_admin_client, tenant, coupon_code="NOPE")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["errors"] == {"coupon_code": ["unknown"]}

@@ -57,3 +57,13 @@ def test_stripe_pm_without_stripe_configured_is_409(tenant, tenant_admin_client)
     assert response.status_code == 409
     assert response.json()["code"] == "card_payments_disabled"
     assert not Subscription.objects.exists()
+
+
+def test_a_refused_coupon_attaches_no_card(stripe_enabled, tenant, tenant_admin_client):
+    response = tenant_admin_client.post(
+        "subscriptions",
+        {"plan_id": "team", "payment_method_id": "pm_card_visa", "coupon_code": "MISSING"},
+    )
+    assert response.status_code == 400
+    assert not PaymentMethod.objects.exists()
+    assert not Subscription.objects.exists()

@@ -35,11 +35,15 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 
 def idempotency_begin(*, scope: str, key: str, method: str, path: str, body: bytes):
     """Claim (scope, key) or raise Replay / Conflict. Returns the claimed record."""
+    # Bad input (400), not a state conflict (409): the client must send another key.
     if len(key) > MAX_KEY_LENGTH:
-        # Bad input (400), not a state conflict (409): the client must send a shorter key.
         raise ValidationFailed(
             f"Idempotency-Key may be at most {MAX_KEY_LENGTH} characters.",
             code="idempotency_key_invalid",
+        )
+    if "\x00" in key:
+        raise ValidationFailed(
+            "Idempotency-Key may not contain NUL characters.", code="idempotency_key_invalid"
         )
     fingerprint = request_fingerprint(method, path, body)
     now = utcnow()

@@ -33,6 +33,13 @@ class ApiRequestSizeMiddleware:
 
     def __call__(self, request):
         if request.path.startswith(API_PREFIX):
+            # NUL cannot be stored or looked up: no path with one names anything (404), and a
+            # query parameter with one is bad input (400).
+            if "\x00" in request.path:
+                return json_error(404)
+            query = request.META.get("QUERY_STRING", "")
+            if "%00" in query or "\x00" in query:
+                return json_error(400, message="NUL characters are not allowed in query strings.")
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:

@@ -2,6 +2,8 @@ from django.core.paginator import InvalidPage
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 
+MAX_OFFSET = 2**62
+
 
 class BillingPagination(PageNumberPagination):
     """`{count, next, previous, results}` with absolute next/previous URLs."""
@@ -40,6 +42,8 @@ class FetchPagination(BillingPagination):
             offset = max(0, (int(number) - 1) * page_size)
         except (TypeError, ValueError):
             offset = 0  # not a number (or "last"): the count decides
+        if offset > MAX_OFFSET:  # beyond any real list, and beyond SQL's bigint OFFSET
+            raise NotFound(self.invalid_page_message.format(page_number=number, message=""))
         count, page = fetch(offset, page_size)
         paginator = self.django_paginator_class(_FetchedPage(count, page), page_size)
         if number in self.last_page_strings:

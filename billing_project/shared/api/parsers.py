@@ -12,6 +12,8 @@ class FastJSONParser(BaseParser):
         raw = stream.read() if stream is not None else b""
         if not raw:
             return {}
+        if b"\\u0000" in raw:
+            raise ParseError("NUL characters (\\u0000) are not allowed.")
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:

@@ -5,7 +5,7 @@ import orjson
 from rest_framework.renderers import JSONRenderer
 
 
-def _default(value):
+def json_default(value):
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, uuid.UUID):
@@ -19,4 +19,4 @@ class FastJSONRenderer(JSONRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
             return b""
-        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(data, default=json_default, option=orjson.OPT_NON_STR_KEYS)
