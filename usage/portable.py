@@ -4,7 +4,7 @@
 `portable_path()` is true: the connection is not PostgreSQL, or the setting
 `USAGE_PORTABLE_PATH` is on (the test suite uses it to run this path on PostgreSQL too).
 
-Same contract as the PostgreSQL fast path: an event and its hourly rollups commit together in one
+Same contract as the PostgreSQL fast path: an event and its hourly and daily rollups commit together
 transaction; a known idempotency key is a duplicate (the same partial unique constraint decides,
 an IntegrityError in a savepoint catches a concurrent insert); totals come from the rollups for
 whole hours and from raw events for the partial edge hours, aggregated in Python with Decimal.
