@@ -98,8 +98,8 @@ class QueryCounter:
 
 
 def seed_usage(tenants) -> None:
-    """January's usage as hourly rollups: per tenant and metric two hours whose sum, max and
-    latest value are METRICS (what ingestion would have left for those events)."""
+    """January's usage as hourly (and daily) rollups: per tenant and metric two hours whose sum,
+    max and latest value are METRICS (what ingestion would have left for those events)."""
     from subscriptions.models import Metric
 
     metric_ids = dict(Metric.objects.values_list("metric_type", "id"))
@@ -119,6 +119,15 @@ def seed_usage(tenants) -> None:
     ):
         for row in rows:
             copy.write_row(row)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO usage_daily (tenant_id, metric_id, day, sum_value, max_value,
+                 event_count, latest_at, latest_value)
+               SELECT tenant_id, metric_id, date_trunc('day', hour, 'UTC'), sum(sum_value),
+                 max(max_value), sum(event_count), max(latest_at),
+                 (array_agg(latest_value ORDER BY latest_at DESC, latest_value DESC))[1]
+               FROM usage_hourly GROUP BY 1, 2, 3"""
+        )
 
 
 def bench_cycle(count: int, baseline: int) -> None:

@@ -325,7 +325,8 @@ def single_body(n, i, tokens):
 
 
 def load_big(url, n_events, tenant_ids, metric_ids, start, now):
-    """COPY n_events straight into usage_event, then build rollups with one INSERT ... SELECT."""
+    """COPY n_events straight into usage_event, then build the hourly rollups with one
+    INSERT ... SELECT and the daily ones from them; VACUUM ANALYZE the usage tables."""
     metric_list = list(metric_ids.values())
     span = int((now - start).total_seconds()) - 60
     rng = random.Random(7)
@@ -333,7 +334,7 @@ def load_big(url, n_events, tenant_ids, metric_ids, start, now):
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur:
-            cur.execute("TRUNCATE usage_event, usage_hourly, usage_hourly_unique")
+            cur.execute("TRUNCATE usage_event, usage_hourly, usage_daily, usage_hourly_unique")
             with cur.copy(f"COPY usage_event ({cols}) FROM STDIN") as cp:
                 for i in range(n_events):
                     cp.write_row(
@@ -356,10 +357,20 @@ def load_big(url, n_events, tenant_ids, metric_ids, start, now):
                  (array_agg(quantity ORDER BY timestamp DESC, quantity DESC))[1]
                FROM usage_event GROUP BY 1, 2, 3"""
         )
+        conn.execute(
+            """INSERT INTO usage_daily (tenant_id, metric_id, day, sum_value, max_value,
+                 event_count, latest_at, latest_value)
+               SELECT tenant_id, metric_id, date_trunc('day', hour, 'UTC'), sum(sum_value),
+                 max(max_value), sum(event_count), max(latest_at),
+                 (array_agg(latest_value ORDER BY latest_at DESC, latest_value DESC))[1]
+               FROM usage_hourly GROUP BY 1, 2, 3"""
+        )
         conn.commit()
+        # Steady state: visibility map set and statistics fresh, so that autovacuum does not
+        # race the measurement (index-only scans need the visibility map).
         conn.autocommit = True
-        conn.execute("VACUUM ANALYZE usage_event")
-        conn.execute("VACUUM ANALYZE usage_hourly")
+        for table in ("usage_event", "usage_hourly", "usage_daily", "usage_hourly_unique"):
+            conn.execute(f"VACUUM ANALYZE {table}")
         rollups = conn.execute("SELECT count(*) FROM usage_hourly").fetchone()[0]
     return copied, time.perf_counter() - started, rollups
 

@@ -1,4 +1,4 @@
-"""Usage events, their hourly rollups and the record of invoiced (closed) periods.
+"""Usage events, their hourly and daily rollups and the record of invoiced (closed) periods.
 
 Table names are fixed (`db_table`) because the ingestion fast path writes them with SQL.
 """
@@ -90,6 +90,32 @@ class UsageHourly(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id}/{self.metric_id}@{self.hour:%Y-%m-%d %H:00}"
+
+
+class UsageDaily(models.Model):
+    """The same aggregates per (tenant, metric, UTC day), maintained at ingestion in the same
+    statement as the hourly ones: a long period reads one row per whole day. `day` is the UTC
+    midnight that starts the day."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "metric_id", "day")
+    tenant = models.ForeignKey(
+        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    metric = models.ForeignKey(
+        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    day = models.DateTimeField()
+    sum_value = models.DecimalField(max_digits=34, decimal_places=QUANTITY_DECIMALS)
+    max_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
+    event_count = models.BigIntegerField()
+    latest_at = models.DateTimeField()
+    latest_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
+
+    class Meta:
+        db_table = "usage_daily"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}/{self.metric_id}@{self.day:%Y-%m-%d}"
 
 
 class UsageHourlyUnique(models.Model):

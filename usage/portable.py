@@ -4,7 +4,7 @@
 `portable_path()` is true: the connection is not PostgreSQL, or the setting
 `USAGE_PORTABLE_PATH` is on (the test suite uses it to run this path on PostgreSQL too).
 
-Same contract as the PostgreSQL fast path: an event and its hourly rollups commit together in one
+Same contract as the PostgreSQL fast path: an event and its hourly and daily rollups commit together
 transaction; a known idempotency key is a duplicate (the same partial unique constraint decides,
 an IntegrityError in a savepoint catches a concurrent insert); totals come from the rollups for
 whole hours and from raw events for the partial edge hours, aggregated in Python with Decimal.
@@ -12,7 +12,7 @@ Period closing takes no advisory lock (SQLite serialises writers).
 """
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,7 +21,13 @@ from django.db.models import Max
 
 from billing_project.shared.errors import NotFound
 from subscriptions.models import Metric, Subscription, Tenant
-from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique, UsagePeriodClose
+from usage.models import (
+    UsageDaily,
+    UsageEvent,
+    UsageHourly,
+    UsageHourlyUnique,
+    UsagePeriodClose,
+)
 from usage.validation import IngestContext
 
 _IN_CHUNK = 500  # SQLite's bound-parameter limit is 999 on old builds
@@ -33,6 +39,10 @@ def portable_path() -> bool:
 
 def _hour(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _day(instant: datetime) -> datetime:
+    return _hour(instant).replace(hour=0)
 
 
 def lower_bound(tenant_id) -> datetime | None:
@@ -82,49 +92,59 @@ class _Roll:
             self.unique_keys.add(unique_key)
 
 
-def _apply_rollups(tenant_id, groups: dict) -> None:
-    """Merge each group into its UsageHourly row (row-locked on PostgreSQL) and add the keys."""
+def _merge_rollup(model, key: dict, roll: _Roll) -> None:
+    """Merge one group into its rollup row of `model` (row-locked on PostgreSQL)."""
+    for _attempt in range(2):
+        row = model.objects.select_for_update().filter(**key).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    model.objects.create(
+                        **key,
+                        sum_value=roll.total,
+                        max_value=roll.maximum,
+                        event_count=roll.count,
+                        latest_at=roll.latest_at,
+                        latest_value=roll.latest_value,
+                    )
+                return
+            except IntegrityError:
+                continue  # created concurrently: merge into it
+        latest_at, latest_value = max(
+            (row.latest_at, row.latest_value), (roll.latest_at, roll.latest_value)
+        )
+        model.objects.filter(**key).update(
+            sum_value=row.sum_value + roll.total,
+            max_value=max(row.max_value, roll.maximum),
+            event_count=row.event_count + roll.count,
+            latest_at=latest_at,
+            latest_value=latest_value,
+        )
+        return
+
+
+def _apply_rollups(tenant_id, events, unique_metrics) -> None:
+    """Merge the events into their UsageHourly rows, then their UsageDaily rows (both in key
+    order), and add the distinct keys."""
     uniques = []
-    for (metric_id, hour), roll in groups.items():
+    for (metric_id, hour), roll in sorted(_group(events, unique_metrics, _hour).items()):
         key = {"tenant_id": tenant_id, "metric_id": metric_id, "hour": hour}
-        for _attempt in range(2):
-            row = UsageHourly.objects.select_for_update().filter(**key).first()
-            if row is None:
-                try:
-                    with transaction.atomic():
-                        UsageHourly.objects.create(
-                            **key,
-                            sum_value=roll.total,
-                            max_value=roll.maximum,
-                            event_count=roll.count,
-                            latest_at=roll.latest_at,
-                            latest_value=roll.latest_value,
-                        )
-                    break
-                except IntegrityError:
-                    continue  # created concurrently: merge into it
-            latest_at, latest_value = max(
-                (row.latest_at, row.latest_value), (roll.latest_at, roll.latest_value)
-            )
-            UsageHourly.objects.filter(**key).update(
-                sum_value=row.sum_value + roll.total,
-                max_value=max(row.max_value, roll.maximum),
-                event_count=row.event_count + roll.count,
-                latest_at=latest_at,
-                latest_value=latest_value,
-            )
-            break
+        _merge_rollup(UsageHourly, key, roll)
         uniques.extend(
             UsageHourlyUnique(**key, unique_key=unique_key) for unique_key in roll.unique_keys
+        )
+    for (metric_id, day), roll in sorted(_group(events, set(), _day).items()):
+        _merge_rollup(
+            UsageDaily, {"tenant_id": tenant_id, "metric_id": metric_id, "day": day}, roll
         )
     if uniques:
         UsageHourlyUnique.objects.bulk_create(uniques, ignore_conflicts=True)
 
 
-def _group(events, unique_metrics) -> dict:
+def _group(events, unique_metrics, bucket) -> dict:
     groups = defaultdict(_Roll)
     for event in events:
-        groups[(event.metric_id, _hour(event.timestamp))].add(
+        groups[(event.metric_id, bucket(event.timestamp))].add(
             event.quantity, event.timestamp, event.unique_key, event.metric_id in unique_metrics
         )
     return groups
@@ -182,7 +202,7 @@ def record_one(*, tenant_id, record, event_id, now, bound_error, stored_event):
                 raise
             return duplicate(), True  # the same key, committed concurrently
         unique = {record.metric.id} if record.metric.aggregation == "unique_count" else set()
-        _apply_rollups(tenant_id, _group([event], unique))
+        _apply_rollups(tenant_id, [event], unique)
     return None, False
 
 
@@ -233,7 +253,7 @@ def record_batch(*, tenant_id, parsed, now) -> int:
                 if event.idempotency_key is None:
                     raise
     unique = {r.metric.id for r in rows if r.metric.aggregation == "unique_count"}
-    _apply_rollups(tenant_id, _group(stored, unique))
+    _apply_rollups(tenant_id, stored, unique)
     return len(stored)
 
 
@@ -262,11 +282,16 @@ def totals(*, tenant_id, plan: dict) -> dict:
             entry[2] = latest
         return entry
 
+    columns = ("metric_id", "sum_value", "max_value", "latest_at", "latest_value")
+    rollups = [
+        UsageDaily.objects.filter(tenant_id=tenant_id, day__gte=plan["d0"], day__lt=plan["d1"]),
+        UsageHourly.objects.filter(tenant_id=tenant_id, hour__gte=plan["h0"], hour__lt=plan["d0"]),
+        UsageHourly.objects.filter(tenant_id=tenant_id, hour__gte=plan["d1"], hour__lt=plan["h1"]),
+    ]
+    for rows in rollups:
+        for metric_id, s, mx, la, lv in rows.values_list(*columns):
+            merge(metric_id, s, mx, (la, lv))
     hours = {"tenant_id": tenant_id, "hour__gte": plan["h0"], "hour__lt": plan["h1"]}
-    for metric_id, s, mx, la, lv in UsageHourly.objects.filter(**hours).values_list(
-        "metric_id", "sum_value", "max_value", "latest_at", "latest_value"
-    ):
-        merge(metric_id, s, mx, (la, lv))
     for metric_id, unique_key in UsageHourlyUnique.objects.filter(**hours).values_list(
         "metric_id", "unique_key"
     ):
@@ -303,37 +328,34 @@ def _fmt(values) -> str:
     return " ".join(str(v) for v in values)
 
 
-def reconcile(*, tenant_id, start, end) -> list[tuple]:
-    """(kind, tenant, metric, hour, from_events, from_rollups) for every rollup that differs
-    from its raw events, recomputed in Python (`start`/`end` already whole hours)."""
-    filters = {}
-    if tenant_id is not None:
-        filters["tenant_id"] = tenant_id
+def _bounds(start, end, floor, step) -> tuple:
+    """[start, end) widened to whole buckets (hours or days); None stays unbounded."""
+    if end is not None and floor(end) != end:
+        end = floor(end) + step
+    return (floor(start) if start is not None else None), end
+
+
+def _diff_rollups(kind, bucket, model, field, filters, start, end, unique_metrics) -> tuple:
+    """Differences between `model` rows and the events recomputed per `bucket`, plus the
+    recomputed groups."""
     events = UsageEvent.objects.filter(**filters)
-    hourly = UsageHourly.objects.filter(**filters)
-    hourly_unique = UsageHourlyUnique.objects.filter(**filters)
+    stored_rows = model.objects.filter(**filters)
     if start is not None:
         events = events.filter(timestamp__gte=start)
-        hourly, hourly_unique = (
-            hourly.filter(hour__gte=start),
-            hourly_unique.filter(hour__gte=start),
-        )
+        stored_rows = stored_rows.filter(**{f"{field}__gte": start})
     if end is not None:
         events = events.filter(timestamp__lt=end)
-        hourly, hourly_unique = hourly.filter(hour__lt=end), hourly_unique.filter(hour__lt=end)
-    unique_metrics = set(
-        Metric.objects.filter(aggregation="unique_count").values_list("id", flat=True)
-    )
+        stored_rows = stored_rows.filter(**{f"{field}__lt": end})
     recomputed: dict = defaultdict(_Roll)
     for tenant, metric_id, quantity, timestamp, unique_key in events.values_list(
         "tenant_id", "metric_id", "quantity", "timestamp", "unique_key"
     ).iterator():
-        recomputed[(tenant, metric_id, _hour(timestamp))].add(
+        recomputed[(tenant, metric_id, bucket(timestamp))].add(
             quantity, timestamp, unique_key, metric_id in unique_metrics
         )
     stored = {
-        (row.tenant_id, row.metric_id, row.hour): row
-        for row in hourly.iterator()  # composite pk: plain rows
+        (row.tenant_id, row.metric_id, getattr(row, field)): row
+        for row in stored_rows.iterator()  # composite pk: plain rows
     }
     differences = []
     for key in sorted(set(recomputed) | set(stored), key=str):
@@ -349,7 +371,34 @@ def reconcile(*, tenant_id, start, end) -> list[tuple]:
             else None
         )
         if a != b:
-            differences.append(("hourly", *key, _fmt(a) if a else None, _fmt(b) if b else None))
+            differences.append((kind, *key, _fmt(a) if a else None, _fmt(b) if b else None))
+    return differences, recomputed
+
+
+def reconcile(*, tenant_id, start, end) -> list[tuple]:
+    """(kind, tenant, metric, hour or day, from_events, from_rollups) for every hourly or daily
+    rollup that differs from its raw events, recomputed in Python (over the whole UTC hours,
+    resp. days, touching [start, end))."""
+    filters = {}
+    if tenant_id is not None:
+        filters["tenant_id"] = tenant_id
+    unique_metrics = set(
+        Metric.objects.filter(aggregation="unique_count").values_list("id", flat=True)
+    )
+    start_h, end_h = _bounds(start, end, _hour, timedelta(hours=1))
+    differences, recomputed = _diff_rollups(
+        "hourly", _hour, UsageHourly, "hour", filters, start_h, end_h, unique_metrics
+    )
+    start_d, end_d = _bounds(start, end, _day, timedelta(days=1))
+    daily_differences, _ = _diff_rollups(
+        "daily", _day, UsageDaily, "day", filters, start_d, end_d, set()
+    )
+    differences.extend(daily_differences)
+    hourly_unique = UsageHourlyUnique.objects.filter(**filters)
+    if start_h is not None:
+        hourly_unique = hourly_unique.filter(hour__gte=start_h)
+    if end_h is not None:
+        hourly_unique = hourly_unique.filter(hour__lt=end_h)
     keys_from_events = {
         (*key, unique_key) for key, roll in recomputed.items() for unique_key in roll.unique_keys
     }

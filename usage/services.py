@@ -3,10 +3,11 @@
 On PostgreSQL both ingestion paths bypass the ORM (not the validation): one event is one
 round trip, `SELECT pg_advisory_xact_lock_shared(...); INSERT ... ON CONFLICT DO NOTHING
 RETURNING` sent as one multi-statement query (one implicit transaction), whose data-modifying
-CTEs also upsert the hourly rollups; a batch is staged with binary COPY into a temporary table
-and moved with one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` plus set-based rollup
-upserts. Either way the event and its rollups commit together or not at all. Other databases
-(SQLite, the embedded mode) take the ORM path of `usage.portable`, with the same contract.
+CTEs also upsert the hourly and daily rollups; a batch is staged with binary COPY into a
+temporary table and moved with one `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` plus
+set-based rollup upserts (hourly, then daily from the hourly groups, each in key order). Either
+way the event and its rollups commit together or not at all. Other databases (SQLite, the
+embedded mode) take the ORM path of `usage.portable`, with the same contract.
 
 Period closing and ingestion meet on a per-tenant advisory lock: ingestion holds it shared from
 before it reads the tenant's lower bound until it commits; `usage_period_close` takes it
@@ -26,12 +27,19 @@ from django.db import connection, transaction
 from billing_project.shared.errors import NotFound, ValidationFailed
 from subscriptions.models import Subscription, Tenant
 from usage import portable
-from usage.models import UsageEvent, UsageHourly, UsageHourlyUnique, UsagePeriodClose
+from usage.models import (
+    UsageDaily,
+    UsageEvent,
+    UsageHourly,
+    UsageHourlyUnique,
+    UsagePeriodClose,
+)
 from usage.validation import IngestContext, ParsedRecord, parse_batch
 
 EVENTS = UsageEvent._meta.db_table
 HOURLY = UsageHourly._meta.db_table
 HOURLY_UNIQUE = UsageHourlyUnique._meta.db_table
+DAILY = UsageDaily._meta.db_table
 CLOSES = UsagePeriodClose._meta.db_table
 SUBSCRIPTIONS = Subscription._meta.db_table
 TENANTS = Tenant._meta.db_table
@@ -45,8 +53,8 @@ _LOWER_BOUND_SQL = f"""COALESCE(
       WHERE tenant_id = %(tenant)s AND status <> 'cancelled' LIMIT 1))"""  # noqa: S608
 
 # latest_value: the newest event's value; equal timestamps keep the largest value.
-_HOURLY_UPSERT = """
-    ON CONFLICT (tenant_id, metric_id, hour) DO UPDATE SET
+_ROLLUP_UPSERT = """
+    ON CONFLICT (tenant_id, metric_id, {bucket}) DO UPDATE SET
       sum_value = h.sum_value + EXCLUDED.sum_value,
       max_value = GREATEST(h.max_value, EXCLUDED.max_value),
       event_count = h.event_count + EXCLUDED.event_count,
@@ -55,6 +63,8 @@ _HOURLY_UPSERT = """
         WHEN EXCLUDED.latest_at < h.latest_at THEN h.latest_value
         ELSE GREATEST(h.latest_value, EXCLUDED.latest_value) END,
       latest_at = GREATEST(h.latest_at, EXCLUDED.latest_at)"""
+_HOURLY_UPSERT = _ROLLUP_UPSERT.format(bucket="hour")
+_DAILY_UPSERT = _ROLLUP_UPSERT.format(bucket="day")
 
 _SINGLE_SQL = f"""
 WITH b AS MATERIALIZED (SELECT {_LOWER_BOUND_SQL} AS lower_bound),
@@ -73,6 +83,14 @@ roll AS (
          timestamp, quantity
     FROM ins
   {_HOURLY_UPSERT}
+),
+rollday AS (
+  INSERT INTO {DAILY} AS h
+    (tenant_id, metric_id, day, sum_value, max_value, event_count, latest_at, latest_value)
+  SELECT tenant_id, metric_id, date_trunc('day', timestamp, 'UTC'), quantity, quantity, 1,
+         timestamp, quantity
+    FROM ins
+  {_DAILY_UPSERT}
 ),
 uq AS (
   INSERT INTO {HOURLY_UNIQUE} (tenant_id, metric_id, hour, unique_key)
@@ -128,14 +146,25 @@ WITH ins AS (
   ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING metric_id, quantity, timestamp, unique_key
 ),
+g AS (
+  SELECT metric_id, date_trunc('hour', timestamp, 'UTC') AS hour, sum(quantity) AS s,
+         max(quantity) AS mx, count(*) AS n, max(timestamp) AS la,
+         (array_agg(quantity ORDER BY timestamp DESC, quantity DESC))[1] AS lv
+    FROM ins GROUP BY metric_id, date_trunc('hour', timestamp, 'UTC')
+),
 roll AS (
   INSERT INTO {HOURLY} AS h
     (tenant_id, metric_id, hour, sum_value, max_value, event_count, latest_at, latest_value)
-  SELECT %(tenant)s, metric_id, date_trunc('hour', timestamp, 'UTC'), sum(quantity),
-         max(quantity), count(*), max(timestamp),
-         (array_agg(quantity ORDER BY timestamp DESC, quantity DESC))[1]
-    FROM ins GROUP BY metric_id, date_trunc('hour', timestamp, 'UTC')
+  SELECT %(tenant)s, metric_id, hour, s, mx, n, la, lv FROM g ORDER BY metric_id, hour
   {_HOURLY_UPSERT}
+),
+rollday AS (
+  INSERT INTO {DAILY} AS h
+    (tenant_id, metric_id, day, sum_value, max_value, event_count, latest_at, latest_value)
+  SELECT %(tenant)s, metric_id, date_trunc('day', hour, 'UTC'), sum(s), max(mx), sum(n),
+         max(la), (array_agg(lv ORDER BY la DESC, lv DESC))[1]
+    FROM g GROUP BY metric_id, date_trunc('day', hour, 'UTC') ORDER BY 2, 3
+  {_DAILY_UPSERT}
 ),
 uq AS (
   INSERT INTO {HOURLY_UNIQUE} (tenant_id, metric_id, hour, unique_key)

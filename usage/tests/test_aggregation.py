@@ -21,24 +21,37 @@ from usage.validation import IngestContext, parse_record
 pytestmark = pytest.mark.django_db
 
 BASE = datetime(2026, 5, 10, 7, 0, tzinfo=UTC)
-NOW = BASE + timedelta(days=2)
+NOW = BASE + timedelta(days=4)
 METRICS = {"h_sum": "sum", "h_max": "max", "h_latest": "latest", "h_uniq": "unique_count"}
 
 quantities = st.decimals(
     min_value=0, max_value=1000, places=2, allow_nan=False, allow_infinity=False
 )
 offsets = st.integers(min_value=0, max_value=10 * 3600 - 1)  # seconds after BASE
-events = st.lists(
-    st.tuples(
-        st.sampled_from(sorted(METRICS)),
-        quantities,
-        offsets,
-        st.sampled_from(["a", "b", "c", "d"]),
-        st.booleans(),  # sent alone (POST usage path) or in the batch
-    ),
-    max_size=40,
+# Over 3.5 days from BASE (07:00): periods with whole UTC days, partial days and midnights.
+long_offsets = st.one_of(
+    st.integers(min_value=0, max_value=84 * 3600 - 1),
+    st.sampled_from([17 * 3600 - 1, 17 * 3600, 41 * 3600 - 1, 41 * 3600, 65 * 3600]),  # midnights
 )
+
+
+def _events(offsets):
+    return st.lists(
+        st.tuples(
+            st.sampled_from(sorted(METRICS)),
+            quantities,
+            offsets,
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.booleans(),  # sent alone (POST usage path) or in the batch
+        ),
+        max_size=40,
+    )
+
+
+events = _events(offsets)
 bounds = st.tuples(offsets, offsets).map(sorted)
+long_events = _events(long_offsets)
+long_bounds = st.tuples(long_offsets, long_offsets).map(sorted)
 
 
 def _direct(tenant, metric_type, start, end):
@@ -73,6 +86,23 @@ def metrics(db):
 )
 @given(data=events, period=bounds, extra_seconds=st.integers(0, 59))
 def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extra_seconds):
+    _check_totals(data, period, extra_seconds, BASE + timedelta(hours=10))
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=long_events, period=long_bounds, extra_seconds=st.integers(0, 59))
+def test_totals_across_days_equal_direct_aggregation(
+    metrics, usage_path, data, period, extra_seconds
+):
+    """Periods over whole UTC days (daily rollups), partial days and edge hours."""
+    _check_totals(data, period, extra_seconds, BASE + timedelta(hours=84))
+
+
+def _check_totals(data, period, extra_seconds, whole_end):
     tenant = TenantFactory()
     ctx = IngestContext(now=NOW, lower_bound=None)
     batch = []
@@ -103,19 +133,18 @@ def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extr
     # The chunk form answers the same, request by request, in one query.
     requests = [
         (tenant.id, start, end),
-        (tenant.id, BASE, BASE + timedelta(hours=10)),
+        (tenant.id, BASE, whole_end),
+        (tenant.id, BASE - timedelta(hours=7), whole_end + timedelta(hours=12)),  # midnights
         (uuid.uuid4(), start, end),
         (tenant.id, end, start),
     ]
     assert usage_totals_many(requests=requests) == [
         usage_totals(tenant_id=t, start=a, end=b) for t, a, b in requests
     ]
-    whole = usage_totals(tenant_id=tenant.id, start=BASE, end=BASE + timedelta(hours=10))
-    assert whole == {
-        m: v
-        for m in METRICS
-        if (v := _direct(tenant, m, BASE, BASE + timedelta(hours=10))) is not None
-    }
+    for a, b in ((BASE, whole_end), (BASE - timedelta(hours=7), whole_end + timedelta(hours=12))):
+        assert usage_totals(tenant_id=tenant.id, start=a, end=b) == {
+            m: v for m in METRICS if (v := _direct(tenant, m, a, b)) is not None
+        }
 
 
 def test_reconcile_finds_no_difference_after_random_ingestion(metrics, usage_path, capsys):
@@ -174,3 +203,154 @@ def test_totals_use_one_query(metrics, django_assert_num_queries):
     start = BASE + timedelta(minutes=23, seconds=45)
     with django_assert_num_queries(1):
         assert usage_totals(tenant_id=tenant.id, start=start, end=start + timedelta(days=30)) == {}
+
+
+def _history_rows(tenant, metric_ids, *, hours_back: int):
+    """Rollup rows of `tenant` in hours far outside the periods read: a long history."""
+    from usage.models import UsageDaily, UsageHourly, UsageHourlyUnique
+
+    hourly, daily, keys = [], [], []
+    for metric_id in metric_ids:
+        for n in range(1, hours_back + 1):
+            for hour in (BASE - timedelta(days=3, hours=n), NOW + timedelta(days=3, hours=n)):
+                values = {"sum_value": 7, "max_value": 999, "event_count": 1}
+                hourly.append(
+                    UsageHourly(
+                        tenant=tenant, metric_id=metric_id, hour=hour, latest_at=hour,
+                        latest_value=999, **values,
+                    )
+                )  # fmt: skip
+                keys.append(
+                    UsageHourlyUnique(
+                        tenant=tenant, metric_id=metric_id, hour=hour, unique_key=f"old{n}"
+                    )
+                )
+                if hour.hour == 0:
+                    daily.append(
+                        UsageDaily(
+                            tenant=tenant, metric_id=metric_id, day=hour, latest_at=hour,
+                            latest_value=999, **values,
+                        )
+                    )  # fmt: skip
+    UsageHourly.objects.bulk_create(hourly, batch_size=500)
+    UsageDaily.objects.bulk_create(daily, batch_size=500)
+    UsageHourlyUnique.objects.bulk_create(keys, batch_size=500)
+
+
+def test_history_outside_the_period_changes_nothing(metrics, usage_path):
+    """Rollups (hourly, daily, keys) of the same tenant and metrics before and after the period
+    are not read: a year of history leaves every total of periods of any shape unchanged."""
+    tenant = TenantFactory()
+    records = [
+        {
+            "metric_type": metric_type,
+            "quantity": str(n + 1),
+            "timestamp": (BASE + timedelta(minutes=37 * n)).isoformat(),
+            "unique_key": f"k{n % 3}",
+        }
+        for n in range(150)
+        for metric_type in METRICS
+    ]
+    usage_batch_record(tenant_id=tenant.id, records=records, catalog=CATALOG, now=NOW)
+    periods = [
+        (BASE + timedelta(minutes=13, seconds=5), BASE + timedelta(hours=80, minutes=1)),
+        (BASE - timedelta(hours=7), BASE + timedelta(hours=41)),  # whole days only
+        (BASE + timedelta(minutes=5), BASE + timedelta(hours=3, minutes=5)),
+        (BASE + timedelta(minutes=5), BASE + timedelta(minutes=50)),
+    ]
+    requests = [(tenant.id, start, end) for start, end in periods]
+    before = [usage_totals(tenant_id=tenant.id, start=a, end=b) for a, b in periods]
+    assert all(before) and usage_totals_many(requests=requests) == before
+    metric_ids = list(Metric.objects.filter(metric_type__in=METRICS).values_list("id", flat=True))
+    _history_rows(tenant, metric_ids, hours_back=24 * 30)  # 2 x 30 days per metric
+    assert [usage_totals(tenant_id=tenant.id, start=a, end=b) for a, b in periods] == before
+    assert usage_totals_many(requests=requests) == before
+    for (start, end), totals in zip(periods, before, strict=True):
+        assert totals == {
+            m: v for m in METRICS if (v := _direct(tenant, m, start, end)) is not None
+        }
+
+
+def test_daily_rollups_are_maintained_on_both_ingestion_paths(metrics, usage_path):
+    from usage.models import UsageDaily
+
+    tenant = TenantFactory()
+    midnight = datetime(2026, 5, 11, tzinfo=UTC)
+    times = [midnight - timedelta(microseconds=1), midnight, midnight + timedelta(hours=23)]
+    usage_batch_record(
+        tenant_id=tenant.id,
+        records=[
+            {"metric_type": "h_sum", "quantity": q, "timestamp": t.isoformat()}
+            for q, t in zip((1, 2, 3), times, strict=True)
+        ],
+        catalog=CATALOG,
+        now=NOW,
+    )
+    ctx = IngestContext(now=NOW, lower_bound=None)
+    record = {"metric_type": "h_sum", "quantity": "4", "timestamp": times[1].isoformat()}
+    parsed = parse_record(record, catalog=CATALOG, ctx=ctx, allow_date=False)
+    usage_event_record(tenant_id=tenant.id, record=parsed, now=NOW)
+    rows = UsageDaily.objects.filter(tenant=tenant).order_by("day")
+    assert [(r.day, r.sum_value, r.max_value, r.event_count, r.latest_value) for r in rows] == [
+        (midnight - timedelta(days=1), 1, 1, 1, 1),
+        (midnight, 9, 4, 3, 3),
+    ]
+    assert rows[1].latest_at == times[2]
+
+
+def test_reconcile_reports_a_daily_difference(metrics, usage_path, capsys):
+    from usage.models import UsageDaily
+
+    tenant = TenantFactory()
+    usage_batch_record(
+        tenant_id=tenant.id,
+        records=[{"metric_type": "h_sum", "quantity": 1, "timestamp": BASE.isoformat()}],
+        catalog=CATALOG,
+        now=NOW,
+    )
+    UsageDaily.objects.filter(tenant=tenant).update(event_count=5)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("usage_reconcile", "--tenant", str(tenant.id))
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 1 and "1 differences" in out and out.startswith("daily ")
+
+
+@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
+def test_migration_builds_daily_rollups_from_hourly(metrics, vendor, capsys):
+    """The data migration (SQL on PostgreSQL, Python elsewhere) rebuilds what ingestion keeps."""
+    import importlib
+    import random
+
+    from django.apps import apps
+    from django.db import connection
+
+    from usage.models import UsageDaily
+
+    migration = importlib.import_module("usage.migrations.0002_usage_daily")
+    tenant = TenantFactory()
+    rng = random.Random(3)
+    records = [
+        {
+            "metric_type": rng.choice(sorted(METRICS)),
+            "quantity": str(rng.choice([1, 2, 5])),
+            "timestamp": (BASE + timedelta(seconds=rng.randint(0, 60 * 3600))).isoformat(),
+            "unique_key": "k",
+        }
+        for _ in range(300)
+    ]
+    usage_batch_record(tenant_id=tenant.id, records=records, catalog=CATALOG, now=NOW)
+    expected = sorted(UsageDaily.objects.values_list())
+    UsageDaily.objects.all().delete()
+
+    class Editor:
+        def __init__(self):
+            self.connection = type("C", (), {"vendor": vendor})()
+
+        def execute(self, sql):
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+
+    migration.backfill(apps, Editor())
+    assert sorted(UsageDaily.objects.values_list()) == expected
+    call_command("usage_reconcile")
+    assert capsys.readouterr().out.strip().endswith("0 differences")

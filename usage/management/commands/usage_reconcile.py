@@ -8,7 +8,8 @@ from usage.validation import parse_timestamp
 
 class Command(BaseCommand):
     help = (
-        "Recompute the hourly usage aggregates from raw events and report any difference. "
+        "Recompute the hourly and daily usage aggregates from raw events and report any "
+        "difference. "
         "Exits 0 when clean ('0 differences'), 1 otherwise."
     )
 
