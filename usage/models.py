@@ -64,7 +64,26 @@ class UsageEvent(models.Model):
         return f"{self.metric_id} {self.quantity} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
 
-class UsageHourly(models.Model):
+class _RollupAggregates(models.Model):
+    """The columns every rollup keeps for one (tenant, metric, time bucket)."""
+
+    tenant = models.ForeignKey(
+        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    metric = models.ForeignKey(
+        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    sum_value = models.DecimalField(max_digits=34, decimal_places=QUANTITY_DECIMALS)
+    max_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
+    event_count = models.BigIntegerField()
+    latest_at = models.DateTimeField()
+    latest_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
+
+    class Meta:
+        abstract = True
+
+
+class UsageHourly(_RollupAggregates):
     """Aggregates of the events of one (tenant, metric, UTC hour), maintained at ingestion.
 
     `latest_value` is the value of the newest event by timestamp; when several share that
@@ -72,18 +91,7 @@ class UsageHourly(models.Model):
     """
 
     pk = models.CompositePrimaryKey("tenant_id", "metric_id", "hour")
-    tenant = models.ForeignKey(
-        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    metric = models.ForeignKey(
-        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
     hour = models.DateTimeField()
-    sum_value = models.DecimalField(max_digits=34, decimal_places=QUANTITY_DECIMALS)
-    max_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
-    event_count = models.BigIntegerField()
-    latest_at = models.DateTimeField()
-    latest_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
 
     class Meta:
         db_table = "usage_hourly"
@@ -92,24 +100,13 @@ class UsageHourly(models.Model):
         return f"{self.tenant_id}/{self.metric_id}@{self.hour:%Y-%m-%d %H:00}"
 
 
-class UsageDaily(models.Model):
+class UsageDaily(_RollupAggregates):
     """The same aggregates per (tenant, metric, UTC day), maintained at ingestion in the same
     statement as the hourly ones: a long period reads one row per whole day. `day` is the UTC
     midnight that starts the day."""
 
     pk = models.CompositePrimaryKey("tenant_id", "metric_id", "day")
-    tenant = models.ForeignKey(
-        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    metric = models.ForeignKey(
-        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
     day = models.DateTimeField()
-    sum_value = models.DecimalField(max_digits=34, decimal_places=QUANTITY_DECIMALS)
-    max_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
-    event_count = models.BigIntegerField()
-    latest_at = models.DateTimeField()
-    latest_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
 
     class Meta:
         db_table = "usage_daily"
