@@ -58,49 +58,49 @@ def _send(*, subject: str, template: str, attempt: PaymentAttempt) -> None:
     ).send(fail_silently=False)
 
 
-def payment_failed_notify(*, attempt_id, now: datetime) -> bool:
-    """Send the one "payment failed" email of a failed attempt. True when this call sent it."""
+def _send_once(*, attempt_id, status: str, flag: str, now: datetime, subject, template: str):
+    """Claim the attempt's `flag` (a sent-at column) and send, in one transaction: a second call,
+    or a concurrent one, finds the flag set and sends nothing. True when this call sent it."""
     try:
         with transaction.atomic():
             claimed = PaymentAttempt.objects.filter(
-                pk=attempt_id, status=PaymentAttemptStatus.FAILED, failure_notified_at__isnull=True
-            ).update(failure_notified_at=now)
+                pk=attempt_id, status=status, **{f"{flag}__isnull": True}
+            ).update(**{flag: now})
             if not claimed:
                 return False
             attempt = PaymentAttempt.objects.select_related("invoice", "tenant").get(pk=attempt_id)
-            _send(
-                subject=(
-                    f"Payment failed: invoice {attempt.invoice.number} "
-                    f"({format_money(attempt.amount, attempt.currency)})"
-                ),
-                template="payments/email/payment_failed.txt",
-                attempt=attempt,
-            )
+            _send(subject=subject(attempt), template=template, attempt=attempt)
     except Exception:
-        log.exception("payment failed email for attempt %s could not be sent", attempt_id)
+        log.exception("%s for attempt %s could not be sent", template, attempt_id)
         return False
     return True
+
+
+def payment_failed_notify(*, attempt_id, now: datetime) -> bool:
+    """Send the one "payment failed" email of a failed attempt. True when this call sent it."""
+    return _send_once(
+        attempt_id=attempt_id,
+        status=PaymentAttemptStatus.FAILED,
+        flag="failure_notified_at",
+        now=now,
+        subject=lambda attempt: (
+            f"Payment failed: invoice {attempt.invoice.number} "
+            f"({format_money(attempt.amount, attempt.currency)})"
+        ),
+        template="payments/email/payment_failed.txt",
+    )
 
 
 def receipt_send(*, attempt_id, now: datetime) -> bool:
     """Send the receipt of a succeeded attempt, once. True when this call sent it."""
-    try:
-        with transaction.atomic():
-            claimed = PaymentAttempt.objects.filter(
-                pk=attempt_id, status=PaymentAttemptStatus.SUCCEEDED, receipt_sent_at__isnull=True
-            ).update(receipt_sent_at=now)
-            if not claimed:
-                return False
-            attempt = PaymentAttempt.objects.select_related("invoice", "tenant").get(pk=attempt_id)
-            _send(
-                subject=(
-                    f"Receipt: {format_money(attempt.amount, attempt.currency)} paid for invoice "
-                    f"{attempt.invoice.number}"
-                ),
-                template="payments/email/receipt.txt",
-                attempt=attempt,
-            )
-    except Exception:
-        log.exception("receipt for attempt %s could not be sent", attempt_id)
-        return False
-    return True
+    return _send_once(
+        attempt_id=attempt_id,
+        status=PaymentAttemptStatus.SUCCEEDED,
+        flag="receipt_sent_at",
+        now=now,
+        subject=lambda attempt: (
+            f"Receipt: {format_money(attempt.amount, attempt.currency)} paid for invoice "
+            f"{attempt.invoice.number}"
+        ),
+        template="payments/email/receipt.txt",
+    )
