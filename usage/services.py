@@ -16,6 +16,7 @@ new bound. Invoicing calls `usage_period_close` first and reads `usage_totals` a
 same transaction: every event that can still count in the period is then visible.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,9 +102,44 @@ uq AS (
 SELECT (SELECT lower_bound FROM b), (SELECT count(*) FROM ins)
 """  # noqa: S608
 
-_SINGLE_LOCKED_SQL = (
-    "SELECT pg_advisory_xact_lock_shared(%(lock_class)s, hashtext(%(tenant)s::text));" + _SINGLE_SQL
+# `POST usage` runs as one call of a PL/pgSQL function: one round trip, and its two
+# statements are planned once per connection (the multi-statement text above was parsed and
+# planned on every request). In READ COMMITTED each statement of a VOLATILE function takes its
+# own snapshot, so the insert still sees any period close that committed while it waited for
+# the shared lock. `usage_functions_install` (re)creates it after every `migrate`.
+_SINGLE_ARGS = (
+    ("lock_class", "integer"),
+    ("id", "uuid"),
+    ("tenant", "uuid"),
+    ("metric", "uuid"),
+    ("quantity", "numeric"),
+    ("ts", "timestamptz"),
+    ("key", "text"),
+    ("ukey", "text"),
+    ("now", "timestamptz"),
+    ("is_unique", "boolean"),
 )
+_SINGLE_FUNCTION = "usage_record_one"
+_SINGLE_FUNCTION_DDL = (
+    f"CREATE OR REPLACE FUNCTION {_SINGLE_FUNCTION}("
+    + ", ".join(f"p_{name} {kind}" for name, kind in _SINGLE_ARGS)
+    + ") RETURNS TABLE (lower_bound timestamptz, inserted bigint) LANGUAGE plpgsql VOLATILE AS "
+    "$fn$\n#variable_conflict use_column\nBEGIN\n"
+    "  PERFORM pg_advisory_xact_lock_shared(p_lock_class, hashtext(p_tenant::text));\n"
+    "  RETURN QUERY " + re.sub(r"%\((\w+)\)s", r"p_\1", _SINGLE_SQL) + ";\nEND\n$fn$"
+)
+_SINGLE_PLACEHOLDERS = ", ".join(f"%({name})s" for name, _ in _SINGLE_ARGS)
+_SINGLE_CALL_SQL = f"SELECT * FROM {_SINGLE_FUNCTION}({_SINGLE_PLACEHOLDERS})"  # noqa: S608
+
+
+def usage_functions_install(*, using_connection=None) -> None:
+    """Create or replace the SQL functions of the PostgreSQL ingestion path (idempotent)."""
+    conn = using_connection or connection
+    if conn.vendor != "postgresql":
+        return
+    with conn.cursor() as cursor:
+        cursor.execute(_SINGLE_FUNCTION_DDL)
+
 
 _ORIGINAL_SQL = f"""
 SELECT e.id, e.tenant_id, m.metric_type, e.quantity, e.timestamp, e.idempotency_key,
@@ -279,13 +315,10 @@ def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) 
         "is_unique": record.metric.aggregation == "unique_count",
         "lock_class": _LOCK_CLASS,
     }
-    # One round trip: the lock and the insert travel as one multi-statement query (client-side
-    # binding, simple protocol). Outside a transaction the two run as one implicit transaction,
-    # so the lock is held until the insert commits; the insert's snapshot is taken after the lock
-    # (READ COMMITTED: one snapshot per statement), so it sees any close that committed before.
+    # One round trip: the function takes the shared lock, then inserts with a fresh snapshot;
+    # outside a transaction the call is its own transaction, so the lock lasts until commit.
     with connection.cursor() as cursor:
-        cursor.execute(_SINGLE_LOCKED_SQL, params)
-        cursor.nextset()
+        cursor.execute(_SINGLE_CALL_SQL, params)
         lower_bound, inserted = cursor.fetchone()
         if inserted:
             return RecordResult(_stored(event_id, tenant_id, record, now), duplicate=False)

@@ -64,3 +64,51 @@ def test_concurrent_batches_with_overlapping_keys(transactional_db, make_tenant,
     assert sum(r["duplicates"] for r in results) == 150
     assert UsageEvent.objects.count() == 250
     assert UsageHourly.objects.get().event_count == 250
+
+
+def test_a_late_event_waiting_on_a_period_close_is_refused_after_it(
+    transactional_db, make_tenant, token_for
+):
+    """The close holds the tenant's lock exclusively; an event for the closing period waits for
+    it, then must see the committed close (its statement's snapshot is taken after the lock)."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import transaction
+
+    from usage.services import usage_period_close
+
+    tenant = make_tenant()
+    token = token_for("tenant_admin", tenant)
+    now = datetime.now(UTC)
+    period_start, period_end = now - timedelta(days=30), now - timedelta(hours=1)
+    closing, answer = threading.Event(), {}
+
+    def close():
+        try:
+            with transaction.atomic():
+                usage_period_close(
+                    tenant_id=tenant.id, period_start=period_start, period_end=period_end, now=now
+                )
+                closing.set()
+                time.sleep(1.0)  # the event below is now waiting on the lock
+        finally:
+            connections.close_all()
+
+    def post():
+        try:
+            closing.wait(10)
+            late = (period_end - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+            answer["response"] = BillingClient(token).post(
+                "usage", {"metric_type": "api_calls", "quantity": 1, "timestamp": late}
+            )
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=close), threading.Thread(target=post)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answer["response"].status_code == 400, answer["response"].content
+    assert not UsageEvent.objects.exists()
