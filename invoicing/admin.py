@@ -91,6 +91,19 @@ def _run(modeladmin, request, queryset, label, action):
     modeladmin.message_user(request, f"{label}: {done} done, {failed} refused.")
 
 
+def _lifecycle_action(service, label: str, description: str):
+    """An admin action that calls one lifecycle service per selected invoice, as the API does."""
+
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset):
+        now = timezone.now()
+        _run(modeladmin, request, queryset, label,
+             lambda invoice: service(invoice_id=invoice.pk, now=now))  # fmt: skip
+
+    action.__name__ = service.__name__
+    return action
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = (
@@ -165,39 +178,16 @@ class InvoiceAdmin(admin.ModelAdmin):
 
     change_list_template = "admin/invoicing/invoice/change_list.html"
 
-    @admin.action(description="Finalize selected drafts")
-    def finalize(self, request, queryset):
-        now = timezone.now()
-        _run(self, request, queryset, "Finalize",
-             lambda i: lifecycle.invoice_finalize(invoice_id=i.pk, now=now))  # fmt: skip
-
-    @admin.action(description="Void selected invoices")
-    def void(self, request, queryset):
-        now = timezone.now()
-        _run(
-            self,
-            request,
-            queryset,
-            "Void",
-            lambda i: lifecycle.invoice_void(invoice_id=i.pk, now=now),
-        )
-
-    @admin.action(description="Mark selected invoices uncollectible")
-    def mark_uncollectible(self, request, queryset):
-        now = timezone.now()
-        _run(self, request, queryset, "Mark uncollectible",
-             lambda i: lifecycle.invoice_mark_uncollectible(invoice_id=i.pk, now=now))  # fmt: skip
-
-    @admin.action(description="Resend selected invoices by email")
-    def resend(self, request, queryset):
-        now = timezone.now()
-        _run(
-            self,
-            request,
-            queryset,
-            "Resend",
-            lambda i: lifecycle.invoice_send(invoice_id=i.pk, now=now),
-        )
+    finalize = _lifecycle_action(lifecycle.invoice_finalize, "Finalize", "Finalize selected drafts")
+    void = _lifecycle_action(lifecycle.invoice_void, "Void", "Void selected invoices")
+    mark_uncollectible = _lifecycle_action(
+        lifecycle.invoice_mark_uncollectible,
+        "Mark uncollectible",
+        "Mark selected invoices uncollectible",
+    )
+    resend = _lifecycle_action(
+        lifecycle.invoice_send, "Resend", "Resend selected invoices by email"
+    )
 
     @admin.action(description="Download PDF (first selected)")
     def download_pdf(self, request, queryset):
