@@ -12,9 +12,12 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Each xdist worker gets its own Redis database (15, 14, ...) so flushes stay local.
 _worker = env("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw")
+# TEST_REDIS_DB lets several checkouts run their suites at once on one Redis (15/14, 13/12, ...).
+_redis_base = env.int("TEST_REDIS_DB", default=15)
+_worker_offset = int(_worker) % 2 if _worker.isdigit() else 0
 REDIS_URL = env(
     "REDIS_URL",
-    default=f"redis://127.0.0.1:6379/{15 - int(_worker) % 8 if _worker.isdigit() else 15}",
+    default=f"redis://127.0.0.1:6379/{_redis_base - _worker_offset}",
 )
 CACHES = {
     "default": {

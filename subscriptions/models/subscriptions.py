@@ -15,6 +15,12 @@ class SubscriptionStatus(models.TextChoices):
 LIVE_STATUSES = ("trialing", "active", "past_due", "suspended")
 
 
+class SubscriptionQuerySet(models.QuerySet):
+    def live(self):
+        """Every subscription that is not cancelled (the one-per-tenant rule's condition)."""
+        return self.exclude(status=SubscriptionStatus.CANCELLED)
+
+
 class Subscription(models.Model):
     """A tenant on a plan. Periods are calendar months from `started_at` in the tenant's tz."""
 
@@ -37,6 +43,8 @@ class Subscription(models.Model):
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
