@@ -12,6 +12,8 @@ deps-run:
 deps:
 	@scripts/install_deps.sh dev
 
+# `make run PORT=8001` serves on another port; DATABASE_URL=... uses that server instead of the
+# embedded one in .pgdata/.
 run: deps-run
 	@scripts/run.sh
 
@@ -30,7 +32,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
-	DATABASE_URL=sqlite:///:memory: DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 	DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 format:

@@ -1,6 +1,9 @@
-"""Renders docs/example-invoice.pdf: a demo month billed end to end on a scratch SQLite file.
+"""Renders docs/example-invoice.pdf: a demo month billed end to end on a scratch database.
 
     .venv/bin/python scripts/example_invoice.py
+
+The scratch database is a new one on DATABASE_URL's server when it is set (dropped afterwards),
+else a throwaway embedded PostgreSQL in a temporary folder.
 
 A Developer subscription from 2026-01-01 (PO number on the tenant's invoices), an upgrade to
 Team on 2026-01-22 with proration, January usage over the limits, then the billing cycle as of
@@ -14,19 +17,55 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from billing_project import localdb  # noqa: E402
+
+
+def scratch_database(scratch: Path) -> tuple[str, object]:
+    """A URL to an empty database, and how to get rid of it."""
+    server = os.environ.get("DATABASE_URL")
+    if not server:
+        scratch.chmod(0o711)  # as root, PostgreSQL runs as another user that must reach it
+        url = localdb.start(scratch / "pg").url
+        return url, lambda: localdb.stop(scratch / "pg")
+    parts = urlsplit(server)
+    name = f"lvb_example_{os.getpid()}"
+    url = parts._replace(path=f"/{name}").geturl()
+    localdb.ensure_database(url)
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        params = localdb._connect_params(url)
+        params.pop("dbname")
+        with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url, drop
 
 
 def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="lvb-example-"))
-    db = scratch / "example.sqlite3"
+    url, dispose = scratch_database(scratch)
+    try:
+        render(scratch, url)
+    finally:
+        dispose()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def render(scratch: Path, url: str) -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="billing_project.settings.local",
-        DATABASE_URL=f"sqlite:///{db}",
+        DATABASE_URL=url,
         MEDIA_ROOT=str(scratch / "media"),
-        EMAIL_URL="consolemail://",
+        EMAIL_URL="dummymail://",
     )
     os.environ.pop("REDIS_URL", None)
     os.environ.pop("STRIPE_SECRET_KEY", None)
@@ -94,7 +133,6 @@ def main() -> None:
     (out / "example-proration-invoice.pdf").write_bytes(invoice_pdf_bytes(proration))
     print(f"docs/example-invoice.pdf: {february.number}, total {february.total}")
     print(f"docs/example-proration-invoice.pdf: {proration.number}, total {proration.total}")
-    shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

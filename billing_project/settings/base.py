@@ -4,6 +4,9 @@ from pathlib import Path
 
 import environ
 
+from billing_project.localdb import embedded_url
+from billing_project.settings.mailurl import email_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -64,7 +67,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# PostgreSQL only. Unset DATABASE_URL: the embedded server `make run` starts (its URL is in
+# .pgdata/url, so manage.py in another shell finds it), else the local server's default socket.
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=embedded_url(BASE_DIR) or "postgres:///leanvibe_billing"
+    )
+}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -147,8 +156,9 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"bearerAuth": []}],
 }
 
-# Email: console by default; EMAIL_URL switches to smtp://, filemail:// ...
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Email: console by default (attachments shown as one line); EMAIL_URL switches to smtp://,
+# filemail:///abs/path ...
+vars().update(email_settings(env("EMAIL_URL", default="consolemail://")))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@leanvibe.example")
 
 # Stripe. Unset secret key means manual collection (no card processing).

@@ -1,4 +1,5 @@
-"""Developer defaults: DEBUG on, SQLite, in-process tasks unless the environment says otherwise."""
+"""Developer defaults: DEBUG on, the embedded PostgreSQL of `make run` unless DATABASE_URL says
+otherwise, in-process tasks unless REDIS_URL is set."""
 
 from billing_project.settings.base import *
 from billing_project.settings.base import env

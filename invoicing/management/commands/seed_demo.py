@@ -4,6 +4,7 @@ two API tokens. Safe to run again. Lives in invoicing: starting a subscription b
 import os
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from billing_project.shared.clock import utcnow
 from invoicing.services.use_cases import subscription_start_and_invoice
@@ -47,15 +48,21 @@ class Command(BaseCommand):
             return
         _, staff_token = api_token_create(role="staff", user=user, name="demo", now=now)
         _, tenant_token = api_token_create(role="tenant_admin", tenant=tenant, name="demo", now=now)
+        base = f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+        db = connection.settings_dict
+        version = connection.cursor().connection.info.server_version // 10000
+        rule = "=" * 79
         self.stdout.write(
-            "\nLeanVibe Billing demo\n"
-            f"  admin:        http://127.0.0.1:8000/admin/  (login {username} / {password})\n"
-            f"  API docs:     http://127.0.0.1:8000/api/v1/billing/docs/\n"
+            f"\n{rule}\nLeanVibe Billing demo\n"
+            f"  admin:        {base}/admin/  (login {username} / {password})\n"
+            f"  API docs:     {base}/api/v1/billing/docs/\n"
+            f"  database:     PostgreSQL {version}, {db['USER']}@{db['HOST']}:{db['PORT']}/"
+            f"{db['NAME']}\n"
             f"  demo tenant:  {tenant.id}\n"
             f"  staff token:  {staff_token}\n"
             f"  tenant_admin token (demo tenant): {tenant_token}\n"
-            "  try: curl -H 'Authorization: Bearer <token>' "
-            "http://127.0.0.1:8000/api/v1/billing/plans\n"
+            f"  try: curl -H 'Authorization: Bearer {staff_token}' {base}/api/v1/billing/plans\n"
+            f"{rule}\n"
         )
 
     def _seed_domain(self, *, tenant, now):
