@@ -32,6 +32,8 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	@# makemigrations --check also checks the migration history: on the test server's database.
+	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} $(PY) -m billing_project.localdb ensure
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py makemigrations --check --dry-run >/dev/null
 	DJANGO_SETTINGS_MODULE=billing_project.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 

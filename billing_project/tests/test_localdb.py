@@ -155,3 +155,11 @@ def test_settings_default_to_the_embedded_url_and_production_requires_database_u
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["5999", "leanvibe_billing"]
+    env.update(
+        DJANGO_SETTINGS_MODULE="billing_project.settings.production",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="billing.example",
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "Set the DATABASE_URL environment variable" in out.stderr
