@@ -2,10 +2,13 @@
 start, reuse, stop and restart on the same data."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -13,7 +16,7 @@ import pytest
 from django.conf import settings
 
 from billing_project import localdb
-from billing_project.localdb import LocalDbError
+from billing_project.localdb import ROOT, LocalDbError
 
 
 def _server_url(name: str, password: str | None = None) -> str:
@@ -163,3 +166,45 @@ def test_settings_default_to_the_embedded_url_and_production_requires_database_u
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode != 0
     assert "Set the DATABASE_URL environment variable" in out.stderr
+
+
+@pytest.mark.slow
+def test_embedded_server_as_an_ordinary_user():
+    """The non-root path (initdb and pg_ctl run directly), as `nobody` when the suite is root."""
+    if os.geteuid() != 0:
+        pytest.skip("already covered: the suite runs as an ordinary user")
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+    reach = subprocess.run([*as_nobody, sys.executable, "-c", "import billing_project"],
+                           cwd=ROOT, capture_output=True)  # fmt: skip
+    if reach.returncode != 0:
+        pytest.skip("nobody cannot reach this checkout (e.g. under /root)")
+    # pytest's tmp_path sits under a folder only root may enter.
+    home = Path(tempfile.mkdtemp(prefix="lvb-localdb-nobody-"))
+    os.chown(home, *_uid_gid("nobody"))
+    env = {**os.environ, "EMBEDDED_PG_DIR": str(home / "pg"), "HOME": str(home)}
+    env.pop("EMBEDDED_PG_PORT", None)
+
+    def localdb_cli(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*as_nobody, sys.executable, "-m", "billing_project.localdb", command],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    started = localdb_cli("start")
+    assert started.returncode == 0, started.stderr
+    try:
+        assert (home / "pg" / "data").stat().st_uid == _uid_gid("nobody")[0]
+        with psycopg.connect(started.stdout.strip()) as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("leanvibe",)
+    finally:
+        stopped = localdb_cli("stop")
+        shutil.rmtree(home, ignore_errors=True)
+    assert stopped.returncode == 0, stopped.stderr
+    assert "stopped" in stopped.stderr
+
+
+def _uid_gid(name: str) -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
