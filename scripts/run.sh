@@ -17,7 +17,7 @@ pids=()
 embedded=0
 work="$(mktemp -d)"
 cleanup() {
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
   [ "$embedded" = 1 ] && $PY -m billing_project.localdb stop || true
@@ -26,6 +26,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 if [ -z "${DATABASE_URL:-}" ]; then
   embedded=1

@@ -50,7 +50,7 @@ class Command(BaseCommand):
         _, tenant_token = api_token_create(role="tenant_admin", tenant=tenant, name="demo", now=now)
         base = f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
         db = connection.settings_dict
-        version = connection.cursor().connection.info.server_version // 10000
+        version = connection.pg_version // 10000
         rule = "=" * 79
         self.stdout.write(
             f"\n{rule}\nLeanVibe Billing demo\n"
