@@ -213,36 +213,46 @@ def invoice_pdf_get(*, invoice: Invoice) -> bytes:
 
 
 def invoice_email_send(*, invoice_id, now: datetime) -> Invoice:
-    """Email the invoice with its PDF to the tenant's billing email."""
+    """Email the invoice with its PDF to the tenant's billing email, once: the send is claimed
+    with a conditional UPDATE of `email_status` in the transaction that sends it, so a second
+    delivery of the same task (a sweep, a broker redelivery) finds it done and sends nothing;
+    a send that raises rolls the claim back and records the failure."""
     invoice = Invoice.objects.select_related("tenant").get(pk=invoice_id)
     try:
         pdf = invoice_pdf_get(invoice=invoice)
-        invoice.refresh_from_db()
-        branding = branding_current()
-        context = {
-            **invoice_context(invoice, list(invoice.lines.all()), branding),
-            "tenant": invoice.tenant,
-        }
-        subject = f"{branding.company_name}: invoice {invoice.number} ({context['amount_due']} due)"
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=render_to_string("invoicing/email/invoice.txt", context),
-            to=[invoice.tenant.email],
-            reply_to=[branding.email] if branding.email else None,
-        )
-        message.attach_alternative(
-            render_to_string("invoicing/email/invoice.html", context), "text/html"
-        )
-        message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
-        message.send(fail_silently=False)
+        with transaction.atomic():
+            claimed = (
+                Invoice.objects.filter(pk=invoice.pk)
+                .exclude(email_status="done")
+                .update(email_status="done", email_error="", emailed_at=now)
+            )
+            invoice.refresh_from_db()
+            if not claimed:
+                return invoice
+            branding = branding_current()
+            context = {
+                **invoice_context(invoice, list(invoice.lines.all()), branding),
+                "tenant": invoice.tenant,
+            }
+            subject = (
+                f"{branding.company_name}: invoice {invoice.number} ({context['amount_due']} due)"
+            )
+            message = EmailMultiAlternatives(
+                subject=subject,
+                body=render_to_string("invoicing/email/invoice.txt", context),
+                to=[invoice.tenant.email],
+                reply_to=[branding.email] if branding.email else None,
+            )
+            message.attach_alternative(
+                render_to_string("invoicing/email/invoice.html", context), "text/html"
+            )
+            message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+            message.send(fail_silently=False)
     except Exception as exc:
         Invoice.objects.filter(pk=invoice.pk).update(
             email_status="failed", email_error=str(exc)[:2000]
         )
         raise
-    Invoice.objects.filter(pk=invoice.pk).update(
-        email_status="done", email_error="", emailed_at=now
-    )
     return invoice
 
 
