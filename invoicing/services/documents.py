@@ -23,7 +23,7 @@ from invoicing.models import CreditNote, Invoice, InvoiceStatus, LineKind
 from invoicing.services.branding import Branding, address_lines, branding_current
 from subscriptions.models import Metric
 from subscriptions.models.tenants import PaymentTerms
-from subscriptions.pricing.lines import decimal_str
+from subscriptions.pricing.lines import decimal_str, grouped
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,14 @@ def _custom_fields(global_fields, own_fields) -> list[dict]:
     return kept + own
 
 
+def _grouped(value) -> str:
+    """Explanation numbers are stored as strings: "130000" prints as "130,000"."""
+    try:
+        return grouped(Decimal(str(value)))
+    except (ArithmeticError, ValueError):
+        return "" if value is None else str(value)
+
+
 def _metric_names(lines) -> dict[str, str]:
     slugs = {(line.explanation or {}).get("metric") for line in lines} - {None, ""}
     if not slugs:
@@ -150,15 +158,15 @@ def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
             detail.append(f"prorated {explanation['fraction']} days")
         if explanation.get("metric"):
             detail.append(
-                f"measured {explanation.get('measured', '')}, "
-                f"included {explanation.get('included', '')}"
+                f"measured {_grouped(explanation.get('measured'))}, "
+                f"included {_grouped(explanation.get('included'))}"
             )
         shown.append(
             {
                 "description": _description(line, names),
                 "period": _period(line.period_start, line.period_end, tz),
                 "detail": "; ".join(detail),
-                "quantity": decimal_str(Decimal(line.quantity)),
+                "quantity": grouped(Decimal(line.quantity)),
                 "unit_price": format_unit_price(line.unit_price, invoice.currency),
                 "amount": money(line.amount),
             }

@@ -64,6 +64,7 @@ def test_period_invoice_prints_its_own_seller_terms_and_last_days(seller, buyer,
     assert "Jan 1, 2026 – Jan 31, 2026" in text
     assert "Mar 1, 2026" not in text and "– Feb 1, 2026" not in text
     assert "API calls: 2,000 over 10,000 included" in text and "api_calls" not in text
+    assert "measured 12,000, included 10,000" in text and re.search(r"\s2,000\s+\$0.01", text)
     # A global PO number is not the customer's: it is printed from invoices only.
     assert "GLOBAL-PO-1" not in text and "PO Number" not in text
     assert "help@grachten.example" in text
