@@ -1,11 +1,12 @@
 """The transactional outbox (shared.dispatch): recorded in the caller's transaction, sent after
 commit, what was not sent is sent by the sweep, once."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 from celery import current_app
-from django.db import transaction
+from django.db import connection, transaction
 
 from billing_project.shared import dispatch
 from billing_project.shared.clock import utcnow
@@ -108,3 +109,27 @@ def test_sweep_with_the_broker_down_stops_and_keeps_every_row(settings):
     assert OutboxMessage.objects.filter(due_at__lte=now).count() == 3
     assert all("111" in e or "refused" in e.lower() for e in
                OutboxMessage.objects.values_list("last_error", flat=True))  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_another_sweep_is_claiming_is_skipped_not_waited_for():
+    now = utcnow()
+    row = OutboxMessage.objects.create(task=PURGE, kwargs={}, created_at=now, due_at=now)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_sweep():
+        with transaction.atomic():
+            OutboxMessage.objects.select_for_update().get(pk=row.pk)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        assert outbox_sweep(now=now) == 0  # SKIP LOCKED: no wait, no second send
+    finally:
+        release.set()
+        thread.join(30)
+    assert outbox_sweep(now=now) == 1
