@@ -14,7 +14,8 @@ def _as_of(now: str | None) -> datetime:
 
 @shared_task(name="payments.collect_invoice", acks_late=True, time_limit=120)
 def collect_invoice_task(invoice_id: str):
-    """Sent by invoicing after an invoice is finalized: charge the default card if any."""
+    """Sent by invoicing (through the outbox) after an invoice is finalized: charge the default
+    card if any. May arrive twice (a sweep, a redelivery): one attempt per invoice."""
     from payments.services.collection import invoice_collect
 
     attempt = invoice_collect(invoice_id=invoice_id, now=utcnow())

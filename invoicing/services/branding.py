@@ -23,6 +23,7 @@ from invoicing.models import InvoiceSettings
 
 MAX_LOGO_BYTES = 1024 * 1024
 FETCH_TIMEOUT = 5.0
+ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
 ALLOWED_IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml", "image/webp")
 
 
@@ -45,16 +46,9 @@ def invoice_settings_get() -> InvoiceSettings:
     return row if row is not None else InvoiceSettings(pk=1)
 
 
-def _address_lines(address: dict) -> tuple[str, ...]:
-    city_line = " ".join(
-        part
-        for part in (
-            address.get("city", "") + ("," if address.get("city") else ""),
-            address.get("state", ""),
-            address.get("postal_code", ""),
-        )
-        if part
-    )
+def address_lines(address: dict) -> tuple[str, ...]:
+    rest = " ".join(p for p in (address.get("state", ""), address.get("postal_code", "")) if p)
+    city_line = ", ".join(p for p in (address.get("city", ""), rest) if p)
     return tuple(
         line for line in (address.get("line1", ""), city_line, address.get("country", "")) if line
     )
@@ -77,13 +71,13 @@ def logo_data_uri(row: InvoiceSettings) -> str:
 def branding_current() -> Branding:
     company = settings.BILLING_COMPANY
     row = invoice_settings_get()
-    address = {
-        key: company.get(key, "") for key in ("line1", "city", "state", "postal_code", "country")
-    }
-    address.update({k: v for k, v in (row.company_address or {}).items() if v})
+    # The seller's address is one whole: the settings row's when it has any part, otherwise
+    # BILLING_COMPANY's (a row's Amsterdam never borrows the demo's state or street).
+    own = {key: (row.company_address or {}).get(key) or "" for key in ADDRESS_KEYS}
+    address = own if any(own.values()) else {key: company.get(key, "") for key in ADDRESS_KEYS}
     return Branding(
         company_name=row.company_name or company.get("name", ""),
-        address_lines=_address_lines(address),
+        address_lines=address_lines(address),
         email=row.company_email or company.get("email", ""),
         tax_ids=tuple(row.tax_ids or company.get("tax_ids", ())),
         logo_data_uri=logo_data_uri(row),

@@ -2,10 +2,8 @@
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
-
 from billing_project.shared import stripe_gateway
-from billing_project.shared.dispatch import dispatch_task
+from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import NotFound
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from subscriptions.models.tenants import PAYMENT_TERMS_DAYS
@@ -52,12 +50,9 @@ def due_at_for(*, payment_terms: str, issued_at: datetime) -> datetime:
 
 
 def schedule_delivery(*, invoice_id, email: bool = True) -> None:
-    """Render the PDF (and email it) after commit, by a Celery task that takes the id."""
-    from invoicing.tasks import invoice_deliver_task
-
-    transaction.on_commit(
-        lambda: invoice_deliver_task.delay(str(invoice_id), email=email), robust=True
-    )
+    """Render the PDF (and email it) after commit, by a Celery task that takes the id. The
+    task is recorded in this transaction (the outbox): sent after commit, or by the sweep."""
+    dispatch_after_commit("invoicing.deliver_invoice", invoice_id=str(invoice_id), email=email)
 
 
 def schedule_collection(*, invoice_id) -> None:
@@ -66,9 +61,7 @@ def schedule_collection(*, invoice_id) -> None:
     With manual collection (no Stripe key) there is nothing to ask: skip the task."""
     if not stripe_gateway.is_configured():
         return
-    transaction.on_commit(
-        lambda: dispatch_task("payments.collect_invoice", invoice_id=str(invoice_id)), robust=True
-    )
+    dispatch_after_commit("payments.collect_invoice", invoice_id=str(invoice_id))
 
 
 def finalize_in_place(

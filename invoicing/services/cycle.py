@@ -1,6 +1,6 @@
 """The billing cycle: what beat runs hourly and `manage.py run_billing_cycle --now` runs as of
-a moment. Order: dunning steps (hook), collection retries (sent to payments by task name),
-trial ends, period boundaries.
+a moment. Order: dunning steps (hook), the outbox sweep (tasks a broker outage left unsent),
+collection retries (sent to payments by task name), trial ends, period boundaries.
 
 Each subscription acts on its own stored state (no global watermark): a period is advanced only
 when `now >= current_period_end`, under the subscription's row lock, so a second run or a
@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-from billing_project.shared.dispatch import dispatch_task
+from billing_project.shared.clock import utcnow
+from billing_project.shared.dispatch import dispatch_task, outbox_sweep
 from invoicing.models import BillingRunFailure
 from invoicing.services.generation import (
     TermsCache,
@@ -234,6 +235,7 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
         raise ValueError("now must be timezone-aware")
     result = CycleResult(now=now)
     dunning_steps_run(now=now)
+    outbox_sweep(now=utcnow())  # emails, collections a broker outage left (wall-clock due)
     collection_retries_run(now=now)
     cache = TermsCache()
 

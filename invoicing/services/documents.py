@@ -8,8 +8,9 @@ sha256 is kept beside it.
 
 import hashlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
@@ -19,9 +20,10 @@ from weasyprint import HTML, URLFetcher
 
 from billing_project.shared.money import currency_exponent, format_money
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, LineKind
-from invoicing.services.branding import Branding, branding_current
+from invoicing.services.branding import Branding, address_lines, branding_current
+from subscriptions.models import Metric
 from subscriptions.models.tenants import PaymentTerms
-from subscriptions.pricing.lines import decimal_str
+from subscriptions.pricing.lines import decimal_str, grouped
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +70,72 @@ def format_unit_price(value: Decimal, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
 
 
+def _day(day: date) -> str:
+    return day.strftime("%b %d, %Y").replace(" 0", " ")
+
+
 def _date(instant: datetime | None, tz: str = "UTC") -> str:
     if instant is None:
         return ""
-    from zoneinfo import ZoneInfo
-
-    return instant.astimezone(ZoneInfo(tz)).strftime("%b %d, %Y").replace(" 0", " ")
+    return _day(instant.astimezone(ZoneInfo(tz)).date())
 
 
 def _period(start, end, tz) -> str:
+    """First and last day in the tenant's timezone. A period ends where the next one starts,
+    so its last day is the one before its end's (Dec 1 to Jan 1 prints Dec 1 to Dec 31)."""
     if start is None or end is None:
         return ""
-    return f"{_date(start, tz)} – {_date(end, tz)}"
+    zone = ZoneInfo(tz)
+    first = start.astimezone(zone).date()
+    last = max(first, end.astimezone(zone).date() - timedelta(days=1))
+    return _day(first) if first == last else f"{_day(first)} – {_day(last)}"
+
+
+# Custom fields that belong to one purchase: printed from the invoice only, never from settings.
+_PER_INVOICE_FIELDS = {"po", "pono", "ponumber", "purchaseorder", "purchaseordernumber"}
+
+
+def _field_key(name) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def _custom_fields(global_fields, own_fields) -> list[dict]:
+    """The settings' fields then the invoice's; an invoice field replaces a global one of the
+    same name (printed once, the invoice's value)."""
+    own = [f for f in own_fields or () if isinstance(f, dict)]
+    own_keys = {_field_key(f.get("name", "")) for f in own}
+    kept = [
+        f
+        for f in global_fields or ()
+        if isinstance(f, dict)
+        and _field_key(f.get("name", "")) not in own_keys
+        and _field_key(f.get("name", "")) not in _PER_INVOICE_FIELDS
+    ]
+    return kept + own
+
+
+def _grouped(value) -> str:
+    """Explanation numbers are stored as strings: "130000" prints as "130,000"."""
+    try:
+        return grouped(Decimal(str(value)))
+    except (ArithmeticError, ValueError):
+        return "" if value is None else str(value)
+
+
+def _metric_names(lines) -> dict[str, str]:
+    slugs = {(line.explanation or {}).get("metric") for line in lines} - {None, ""}
+    if not slugs:
+        return {}
+    return dict(Metric.objects.filter(metric_type__in=slugs).values_list("metric_type", "name"))
+
+
+def _description(line, names: dict[str, str]) -> str:
+    """Overage lines are priced as "<metric slug>: ..."; the PDF names the metric."""
+    slug = (line.explanation or {}).get("metric")
+    name = names.get(slug) if slug else None
+    if name and line.description.startswith(f"{slug}:"):
+        return name + line.description[len(slug) :]
+    return line.description
 
 
 def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
@@ -88,6 +144,7 @@ def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
     money = _money(invoice.currency)
     shown = []
     taxes: dict[str, int] = {}
+    names = _metric_names(lines)
     for line in lines:
         if line.amount == 0:
             continue
@@ -101,15 +158,15 @@ def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
             detail.append(f"prorated {explanation['fraction']} days")
         if explanation.get("metric"):
             detail.append(
-                f"measured {explanation.get('measured', '')}, "
-                f"included {explanation.get('included', '')}"
+                f"measured {_grouped(explanation.get('measured'))}, "
+                f"included {_grouped(explanation.get('included'))}"
             )
         shown.append(
             {
-                "description": line.description,
+                "description": _description(line, names),
                 "period": _period(line.period_start, line.period_end, tz),
                 "detail": "; ".join(detail),
-                "quantity": decimal_str(Decimal(line.quantity)),
+                "quantity": grouped(Decimal(line.quantity)),
                 "unit_price": format_unit_price(line.unit_price, invoice.currency),
                 "amount": money(line.amount),
             }
@@ -117,27 +174,28 @@ def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
     stamp = {InvoiceStatus.PAID: "PAID", InvoiceStatus.VOID: "VOID"}.get(invoice.status, "")
     if invoice.status == InvoiceStatus.DRAFT:
         stamp = "DRAFT"
+    # The invoice's own terms (its due date follows them); the settings' label only without.
     terms_label = dict(PaymentTerms.choices).get(invoice.payment_terms, invoice.payment_terms)
-    custom_fields = list(branding.custom_fields) + list(invoice.custom_fields or [])
+    custom_fields = _custom_fields(branding.custom_fields, invoice.custom_fields)
     return {
         "invoice": invoice,
         "title": "Invoice",
         "number": invoice.number or "DRAFT",
         "branding": branding,
         "buyer": tenant,
-        "buyer_address": [
-            line
-            for line in (
-                tenant.address_line1,
-                " ".join(p for p in (tenant.city, tenant.state, tenant.postal_code) if p),
-                tenant.country,
-            )
-            if line
-        ],
+        "buyer_address": address_lines(
+            {
+                "line1": tenant.address_line1,
+                "city": tenant.city,
+                "state": tenant.state,
+                "postal_code": tenant.postal_code,
+                "country": tenant.country,
+            }
+        ),
         "issued": _date(invoice.issued_at, tz),
         "due": _date(invoice.due_at, tz),
         "period": _period(invoice.period_start, invoice.period_end, tz),
-        "payment_terms": branding.payment_terms_label or terms_label,
+        "payment_terms": terms_label or branding.payment_terms_label,
         "custom_fields": custom_fields,
         "lines": shown,
         "subtotal": money(invoice.subtotal),
@@ -213,36 +271,46 @@ def invoice_pdf_get(*, invoice: Invoice) -> bytes:
 
 
 def invoice_email_send(*, invoice_id, now: datetime) -> Invoice:
-    """Email the invoice with its PDF to the tenant's billing email."""
+    """Email the invoice with its PDF to the tenant's billing email, once: the send is claimed
+    with a conditional UPDATE of `email_status` in the transaction that sends it, so a second
+    delivery of the same task (a sweep, a broker redelivery) finds it done and sends nothing;
+    a send that raises rolls the claim back and records the failure."""
     invoice = Invoice.objects.select_related("tenant").get(pk=invoice_id)
     try:
         pdf = invoice_pdf_get(invoice=invoice)
-        invoice.refresh_from_db()
-        branding = branding_current()
-        context = {
-            **invoice_context(invoice, list(invoice.lines.all()), branding),
-            "tenant": invoice.tenant,
-        }
-        subject = f"{branding.company_name}: invoice {invoice.number} ({context['amount_due']} due)"
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=render_to_string("invoicing/email/invoice.txt", context),
-            to=[invoice.tenant.email],
-            reply_to=[branding.email] if branding.email else None,
-        )
-        message.attach_alternative(
-            render_to_string("invoicing/email/invoice.html", context), "text/html"
-        )
-        message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
-        message.send(fail_silently=False)
+        with transaction.atomic():
+            claimed = (
+                Invoice.objects.filter(pk=invoice.pk)
+                .exclude(email_status="done")
+                .update(email_status="done", email_error="", emailed_at=now)
+            )
+            invoice.refresh_from_db()
+            if not claimed:
+                return invoice
+            branding = branding_current()
+            context = {
+                **invoice_context(invoice, list(invoice.lines.all()), branding),
+                "tenant": invoice.tenant,
+            }
+            subject = (
+                f"{branding.company_name}: invoice {invoice.number} ({context['amount_due']} due)"
+            )
+            message = EmailMultiAlternatives(
+                subject=subject,
+                body=render_to_string("invoicing/email/invoice.txt", context),
+                to=[invoice.tenant.email],
+                reply_to=[branding.email] if branding.email else None,
+            )
+            message.attach_alternative(
+                render_to_string("invoicing/email/invoice.html", context), "text/html"
+            )
+            message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+            message.send(fail_silently=False)
     except Exception as exc:
         Invoice.objects.filter(pk=invoice.pk).update(
             email_status="failed", email_error=str(exc)[:2000]
         )
         raise
-    Invoice.objects.filter(pk=invoice.pk).update(
-        email_status="done", email_error="", emailed_at=now
-    )
     return invoice
 
 
