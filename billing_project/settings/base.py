@@ -175,14 +175,22 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 
-# Seller branding shown on invoices (BILLING_COMPANY_*).
+# Seller branding shown on invoices (BILLING_COMPANY_*). The address is one unit: the demo
+# address applies only when none of its parts is set, so an Amsterdam seller never prints "CA".
+_ADDRESS_PARTS = {
+    "line1": "123 Tech Street",
+    "city": "San Francisco",
+    "state": "CA",
+    "postal_code": "94105",
+    "country": "US",
+}
+_address_set = any(env(f"BILLING_COMPANY_{part.upper()}", default="") for part in _ADDRESS_PARTS)
 BILLING_COMPANY = {
     "name": env("BILLING_COMPANY_NAME", default="LeanVibe Technologies Inc."),
-    "line1": env("BILLING_COMPANY_LINE1", default="123 Tech Street"),
-    "city": env("BILLING_COMPANY_CITY", default="San Francisco"),
-    "state": env("BILLING_COMPANY_STATE", default="CA"),
-    "postal_code": env("BILLING_COMPANY_POSTAL_CODE", default="94105"),
-    "country": env("BILLING_COMPANY_COUNTRY", default="US"),
+    **{
+        part: env(f"BILLING_COMPANY_{part.upper()}", default="" if _address_set else demo)
+        for part, demo in _ADDRESS_PARTS.items()
+    },
     "tax_ids": env.list("BILLING_COMPANY_TAX_IDS", default=["US EIN 12-3456789"]),
     "logo_url": env("BILLING_COMPANY_LOGO_URL", default=""),
     "email": env("BILLING_COMPANY_EMAIL", default="billing@leanvibe.example"),
