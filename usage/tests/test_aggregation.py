@@ -85,7 +85,7 @@ def metrics(db):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=events, period=bounds, extra_seconds=st.integers(0, 59))
-def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extra_seconds):
+def test_totals_equal_direct_aggregation(metrics, data, period, extra_seconds):
     _check_totals(data, period, extra_seconds, BASE + timedelta(hours=10))
 
 
@@ -95,9 +95,7 @@ def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extr
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=long_events, period=long_bounds, extra_seconds=st.integers(0, 59))
-def test_totals_across_days_equal_direct_aggregation(
-    metrics, usage_path, data, period, extra_seconds
-):
+def test_totals_across_days_equal_direct_aggregation(metrics, data, period, extra_seconds):
     """Periods over whole UTC days (daily rollups), partial days and edge hours."""
     _check_totals(data, period, extra_seconds, BASE + timedelta(hours=84))
 
@@ -147,7 +145,7 @@ def _check_totals(data, period, extra_seconds, whole_end):
         }
 
 
-def test_reconcile_finds_no_difference_after_random_ingestion(metrics, usage_path, capsys):
+def test_reconcile_finds_no_difference_after_random_ingestion(metrics, capsys):
     import random
 
     rng = random.Random(5)
@@ -181,7 +179,7 @@ def test_reconcile_finds_no_difference_after_random_ingestion(metrics, usage_pat
     assert capsys.readouterr().out.strip() == "0 differences"
 
 
-def test_reconcile_reports_a_difference(metrics, usage_path, capsys):
+def test_reconcile_reports_a_difference(metrics, capsys):
     from usage.models import UsageHourly
 
     tenant = TenantFactory()
@@ -237,7 +235,7 @@ def _history_rows(tenant, metric_ids, *, hours_back: int):
     UsageHourlyUnique.objects.bulk_create(keys, batch_size=500)
 
 
-def test_history_outside_the_period_changes_nothing(metrics, usage_path):
+def test_history_outside_the_period_changes_nothing(metrics):
     """Rollups (hourly, daily, keys) of the same tenant and metrics before and after the period
     are not read: a year of history leaves every total of periods of any shape unchanged."""
     tenant = TenantFactory()
@@ -271,7 +269,7 @@ def test_history_outside_the_period_changes_nothing(metrics, usage_path):
         }
 
 
-def test_daily_rollups_are_maintained_on_both_ingestion_paths(metrics, usage_path):
+def test_daily_rollups_are_maintained_on_both_ingestion_paths(metrics):
     from usage.models import UsageDaily
 
     tenant = TenantFactory()
@@ -298,7 +296,7 @@ def test_daily_rollups_are_maintained_on_both_ingestion_paths(metrics, usage_pat
     assert rows[1].latest_at == times[2]
 
 
-def test_reconcile_reports_a_daily_difference(metrics, usage_path, capsys):
+def test_reconcile_reports_a_daily_difference(metrics, capsys):
     from usage.models import UsageDaily
 
     tenant = TenantFactory()
@@ -315,13 +313,11 @@ def test_reconcile_reports_a_daily_difference(metrics, usage_path, capsys):
     assert exit_info.value.code == 1 and "1 differences" in out and out.startswith("daily ")
 
 
-@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
-def test_migration_builds_daily_rollups_from_hourly(metrics, vendor, capsys):
-    """The data migration (SQL on PostgreSQL, Python elsewhere) rebuilds what ingestion keeps."""
+def test_migration_builds_daily_rollups_from_hourly(metrics, capsys):
+    """The data migration's SQL rebuilds the daily rollups ingestion keeps."""
     import importlib
     import random
 
-    from django.apps import apps
     from django.db import connection
 
     from usage.models import UsageDaily
@@ -341,16 +337,8 @@ def test_migration_builds_daily_rollups_from_hourly(metrics, vendor, capsys):
     usage_batch_record(tenant_id=tenant.id, records=records, catalog=CATALOG, now=NOW)
     expected = sorted(UsageDaily.objects.values_list())
     UsageDaily.objects.all().delete()
-
-    class Editor:
-        def __init__(self):
-            self.connection = type("C", (), {"vendor": vendor})()
-
-        def execute(self, sql):
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    migration.backfill(apps, Editor())
+    with connection.cursor() as cursor:
+        cursor.execute(migration.BACKFILL_SQL)
     assert sorted(UsageDaily.objects.values_list()) == expected
     call_command("usage_reconcile")
     assert capsys.readouterr().out.strip().endswith("0 differences")

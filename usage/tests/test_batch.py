@@ -9,7 +9,7 @@ import time_machine
 from usage.models import UsageEvent, UsageHourly
 from usage.tests.conftest import iso
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("usage_path")]
+pytestmark = pytest.mark.django_db
 
 
 def _rec(i, **extra):
@@ -88,20 +88,11 @@ def test_max_batch_is_accepted(tenant, tenant_admin_client):
     assert UsageHourly.objects.get().sum_value == Decimal(5000)
 
 
-def test_batch_that_fails_in_the_database_stores_nothing(
-    tenant, tenant_admin_client, monkeypatch, usage_path
-):
-    from usage import portable, services
+def test_batch_that_fails_in_the_database_stores_nothing(tenant, tenant_admin_client, monkeypatch):
+    from usage import sql
 
-    if usage_path == "fast":
-        broken = services._BATCH_SQL.replace("SELECT count(*) FROM ins", "SELECT 1/0 FROM ins")
-        monkeypatch.setattr(services, "_BATCH_SQL", broken)
-    else:
-
-        def broken(tenant_id, groups):
-            raise ZeroDivisionError  # after the events were inserted
-
-        monkeypatch.setattr(portable, "_apply_rollups", broken)
+    broken = sql.BATCH.replace("SELECT count(*) FROM ins", "SELECT 1/0 FROM ins")
+    monkeypatch.setattr(sql, "BATCH", broken)
     response = tenant_admin_client.post("usage/batch", {"records": [_rec(i) for i in range(10)]})
     assert response.status_code == 500
     assert UsageEvent.objects.count() == 0 and UsageHourly.objects.count() == 0

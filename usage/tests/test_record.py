@@ -8,7 +8,7 @@ import pytest
 from usage.models import UsageEvent, UsageHourly
 from usage.tests.conftest import iso
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("usage_path")]
+pytestmark = pytest.mark.django_db
 
 
 def test_records_an_event_and_its_rollup(tenant, tenant_admin_client, subscribe):
