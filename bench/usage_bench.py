@@ -423,6 +423,9 @@ def load_edge(url, per_tenant, tenant_ids, metric_ids, start, now):
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur:
             cur.execute("TRUNCATE usage_event, usage_hourly, usage_daily, usage_hourly_unique")
+            for table in ("usage_boundary", "usage_edge", "usage_edge_unique"):  # since issue 10
+                if cur.execute("SELECT to_regclass(%s)", [table]).fetchone()[0]:
+                    cur.execute(f"TRUNCATE {table}")
             with cur.copy(f"COPY usage_event ({cols}) FROM STDIN") as cp:
                 for tenant_id in tenant_ids:
                     for i in range(per_tenant + 100):

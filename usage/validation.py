@@ -7,7 +7,10 @@ has at most 15 significant digits. A literal with more digits may have been roun
 over-precise `0.10000000000000000001` would pass as `0.1`), so when the raw body holds any run
 of 16 or more digit characters (digits and a dot) it is decoded with the standard library's
 `json.loads(parse_float=Decimal)` instead, which keeps every literal. That slower path is only
-taken for such bodies (it may be triggered by a long digit run inside a string: still exact).
+taken for such bodies (it may be triggered by a long digit run inside a string: still exact),
+and only after orjson has accepted the body: json.loads alone lets through what orjson refuses
+(lone surrogates such as "\ud800", invalid UTF-8, NaN, a byte-order mark), so both paths
+refuse the same bodies.
 """
 
 import json
@@ -42,8 +45,9 @@ def decode_body(raw: bytes):
     """The JSON body with every number exact (see the module docstring). Raises ValueError."""
     if b"\\u0000" in raw:
         raise ValueError("NUL characters (\\u0000) are not allowed.")
+    value = orjson.loads(raw)  # orjson.JSONDecodeError is a ValueError
     if _LONG_RUN not in raw.translate(_DIGIT_MAP):
-        return orjson.loads(raw)
+        return value
     return json.loads(raw, parse_float=Decimal)
 
 
