@@ -14,6 +14,7 @@ from subscriptions.models import Metric
 from subscriptions.tests.factories import TenantFactory
 from usage.catalog import CATALOG, metric_catalog_clear
 from usage.models import UsageEvent
+from usage.reconcile import usage_reconcile
 from usage.selectors import usage_totals, usage_totals_many
 from usage.services import usage_batch_record, usage_event_record
 from usage.validation import IngestContext, parse_record
@@ -100,8 +101,7 @@ def test_totals_across_days_equal_direct_aggregation(metrics, data, period, extr
     _check_totals(data, period, extra_seconds, BASE + timedelta(hours=84))
 
 
-def _check_totals(data, period, extra_seconds, whole_end):
-    tenant = TenantFactory()
+def _ingest(tenant, data):
     ctx = IngestContext(now=NOW, lower_bound=None)
     batch = []
     for metric_type, quantity, offset, key, alone in data:
@@ -118,9 +118,19 @@ def _check_totals(data, period, extra_seconds, whole_end):
             batch.append(record)
     if batch:
         usage_batch_record(tenant_id=tenant.id, records=batch, catalog=CATALOG, now=NOW)
-    # Bounds that are not hour-aligned (seconds and microseconds off the hour).
+
+
+def _bounds(period, extra_seconds):
+    """Bounds that are not hour-aligned (seconds and microseconds off the hour)."""
     start = BASE + timedelta(seconds=period[0], microseconds=extra_seconds)
     end = BASE + timedelta(seconds=period[1] + extra_seconds, microseconds=1)
+    return start, end
+
+
+def _check_totals(data, period, extra_seconds, whole_end):
+    tenant = TenantFactory()
+    _ingest(tenant, data)
+    start, end = _bounds(period, extra_seconds)
     totals = usage_totals(tenant_id=tenant.id, start=start, end=end)
     expected = {}
     for metric_type in METRICS:
@@ -143,6 +153,69 @@ def _check_totals(data, period, extra_seconds, whole_end):
         assert usage_totals(tenant_id=tenant.id, start=a, end=b) == {
             m: v for m in METRICS if (v := _direct(tenant, m, a, b)) is not None
         }
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=long_events,
+    period=long_bounds,
+    extra_seconds=st.integers(0, 59),
+    split=st.integers(0, 40),
+    early=st.integers(0, 5 * 3600),
+)
+def test_totals_from_registered_boundaries_equal_direct_aggregation(
+    metrics, data, period, extra_seconds, split, early
+):
+    """The period's boundaries are registered while events arrive (some before, some after):
+    the edge rollups then stand for the partial edge hours (no raw event read), exactly, and an
+    older boundary in the same hours changes nothing."""
+    from usage.selectors import _totals, totals_plan
+    from usage.services import usage_boundaries_register
+
+    tenant = TenantFactory()
+    start, end = _bounds(period, extra_seconds)
+    _ingest(tenant, data[:split])
+    older = start - timedelta(seconds=early % 3600 + 1)  # maybe in the start's hour
+    usage_boundaries_register(tenant_id=tenant.id, boundaries=[start, end, older])
+    assert usage_boundaries_register(tenant_id=tenant.id, boundaries=[start, end]) == 0
+    _ingest(tenant, data[split:])
+    (totals,), (raw,) = _totals([(tenant.id, start, end)])
+    plan = totals_plan(start, end)
+    if plan["e1"] == (plan["a1"] < plan["b1"]) and plan["e2"] == (plan["a2"] < plan["b2"]):
+        assert raw == 0
+    assert totals == {m: v for m in METRICS if (v := _direct(tenant, m, start, end)) is not None}
+    assert usage_totals_many(requests=[(tenant.id, start, end)]) == [totals]
+    assert usage_reconcile(tenant_id=tenant.id) == []
+
+
+def test_a_read_of_many_raw_edge_events_registers_its_boundaries(metrics, monkeypatch):
+    from usage import selectors
+    from usage.models import UsageBoundary, UsageEdge
+
+    monkeypatch.setattr(selectors, "EDGE_RAW_LIMIT", 5)
+    tenant = TenantFactory()
+    start = BASE + timedelta(minutes=23, seconds=45)
+    end = start + timedelta(days=2)
+    data = [("h_sum", Decimal(n), 60 * n, "a", n % 2 == 0) for n in range(40)]  # 07:00-07:39
+    _ingest(tenant, data)
+    expected = {"h_sum": sum(Decimal(n) for n in range(24, 40))}
+    assert usage_totals(tenant_id=tenant.id, start=start, end=end) == expected
+    assert set(UsageBoundary.objects.values_list("boundary", flat=True)) == {start, end}
+    after = UsageEdge.objects.get(boundary=start, after=True)
+    assert (after.event_count, after.sum_value) == (16, expected["h_sum"])
+    assert UsageEdge.objects.get(boundary=start, after=False).event_count == 24
+    _ingest(tenant, [("h_sum", Decimal(100), 30 * 60, "a", True)])  # 07:30, after the start
+    _ingest(tenant, [("h_sum", Decimal(1000), 10 * 60, "a", False)])  # 07:10, before it
+    assert usage_totals(tenant_id=tenant.id, start=start, end=end) == {
+        "h_sum": expected["h_sum"] + 100
+    }
+    assert usage_reconcile(tenant_id=tenant.id) == []
+    UsageEdge.objects.filter(boundary=start, after=True).update(sum_value=0)
+    assert [d.kind for d in usage_reconcile(tenant_id=tenant.id)] == ["edge"]
 
 
 def test_reconcile_finds_no_difference_after_random_ingestion(metrics, capsys):
