@@ -23,7 +23,6 @@ from django.db.models import QuerySet
 
 from billing_project.shared.errors import Conflict
 from billing_project.shared.money import round_minor
-from subscriptions.models import PlanMetric, Subscription
 from usage import sql
 from usage.models import UsageEvent
 from usage.services import usage_boundaries_register
@@ -52,28 +51,6 @@ def _ceil_day(instant: datetime) -> datetime:
     return floor if floor == instant.astimezone(UTC) else floor + _DAY
 
 
-def totals_plan(start: datetime, end: datetime) -> dict:
-    """The query's ranges inside [start, end): daily rollups [d0, d1), hourly rollups [h0, d0)
-    and [d1, h1), distinct keys [h0, h1), partial edges [a1, b1) and [a2, b2) (empty ranges
-    have equal bounds). `e1`: [a1, b1) is the after-side of the boundary a1, `e2`: [a2, b2) the
-    before-side of b2 (their edge rollups may stand for the raw events)."""
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    h0, h1 = _ceil_hour(start), _floor_hour(end)
-    if h0 >= h1:  # no whole hour: raw events only
-        plan = {
-            "d0": start, "d1": start, "h0": start, "h1": start,
-            "a1": start, "b1": end, "a2": end, "b2": end,
-        }  # fmt: skip
-    else:
-        d0, d1 = _ceil_day(start), _floor_day(end)
-        if d0 >= d1:  # no whole day: hourly rollups only
-            d0 = d1 = h1
-        plan = {"d0": d0, "d1": d1, "h0": h0, "h1": h1, "a1": start, "b1": h0, "a2": h1, "b2": end}
-    plan["e1"] = plan["a1"] < plan["b1"] and plan["b1"] == _ceil_hour(plan["a1"])
-    plan["e2"] = plan["a2"] < plan["b2"] and plan["a2"] == _floor_hour(plan["b2"])
-    return plan
-
-
 def _value(aggregation, total, maximum, latest, distinct):
     if aggregation == "sum":
         return total
@@ -84,18 +61,23 @@ def _value(aggregation, total, maximum, latest, distinct):
     return Decimal(distinct)
 
 
+def _register_edges(tenant_id, start: datetime, end: datetime, raw: int) -> None:
+    """After a read that took `raw` events from its edge hours: past `EDGE_RAW_LIMIT`, keep
+    the edges of its (not hour-aligned) bounds from now on."""
+    if raw >= EDGE_RAW_LIMIT:
+        bounds = [b for b in (start, end) if b != _floor_hour(b)]
+        usage_boundaries_register(tenant_id=tenant_id, boundaries=bounds)
+
+
 def _totals(requests: list[tuple]) -> tuple[list[dict[str, Decimal]], list[int]]:
     """Totals per request and the number of raw events each read in its edge hours."""
     results: list[dict[str, Decimal]] = [{} for _ in requests]
     raw_rows = [0] * len(requests)
-    columns: dict[str, list] = {k: [] for k in ("i", "tenant", *sql.PLAN_TIMES, *sql.PLAN_EDGES)}
+    columns: dict[str, list] = {"i": [], "tenant": [], "start": [], "end": []}
     for index, (tenant_id, start, end) in enumerate(requests):
-        if end <= start:
-            continue
-        columns["i"].append(index)
-        columns["tenant"].append(tenant_id)
-        for key, value in totals_plan(start, end).items():
-            columns[key].append(value)
+        if end > start:
+            for key, value in zip(columns, (index, tenant_id, start, end), strict=True):
+                columns[key].append(value)
     if not columns["i"]:
         return results, raw_rows
     with connection.cursor() as cursor:
@@ -121,10 +103,7 @@ def usage_totals(*, tenant_id, start: datetime, end: datetime) -> dict[str, Deci
     partial days and edge rollups (or, while few, raw events) for the partial edge hours.
     """
     (totals,), (raw,) = _totals([(tenant_id, start, end)])
-    if raw >= EDGE_RAW_LIMIT:
-        plan = totals_plan(start, end)
-        edges = [plan["a1"]] * plan["e1"] + [plan["b2"]] * plan["e2"]
-        usage_boundaries_register(tenant_id=tenant_id, boundaries=edges)
+    _register_edges(tenant_id, start, end, raw)
     return totals
 
 
@@ -156,27 +135,27 @@ class CurrentUsage:
 
 def usage_current(*, tenant_id) -> CurrentUsage:
     """The live subscription's current period: per plan metric its usage, limit and overage.
-    409 `no_live_subscription` when the tenant has none. Three lean queries."""
-    subscription = (
-        Subscription.objects.live()
-        .filter(tenant_id=tenant_id)
-        .values("current_period_start", "current_period_end", "plan_id", "plan__currency")
-        .first()
-    )
-    if subscription is None:
+    409 `no_live_subscription` when the tenant has none. One query: the subscription, its
+    plan's terms and the period's totals."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.CURRENT, {"tenant": tenant_id})
+        rows = cursor.fetchall()
+    if not rows:
         raise Conflict("The tenant has no live subscription.", code="no_live_subscription")
-    start, end = subscription["current_period_start"], subscription["current_period_end"]
-    currency = subscription["plan__currency"]
-    terms = PlanMetric.objects.filter(plan_id=subscription["plan_id"]).values_list(
-        "metric__metric_type", "included_quantity", "overage_unit_price"
-    )
-    totals = usage_totals(tenant_id=tenant_id, start=start, end=end)
+    start, end, currency = rows[0][:3]
     metrics = []
-    for metric_type, limit, price in sorted(terms):
-        current = totals.get(metric_type, Decimal(0))
+    for row in rows:
+        metric_type, limit, price, aggregation, *aggregates, raw = row[3:]
+        if metric_type is None:
+            continue  # a plan without metrics
+        current = Decimal(0)
+        if raw is not None:
+            current = _value(aggregation, *aggregates)
+            current = Decimal(0) if current is None else current
         overages = max(Decimal(0), current - limit)
         cost = round_minor(overages * price, currency)
         metrics.append(MetricUsage(metric_type, current, limit, overages, price, cost))
+    _register_edges(tenant_id, start, end, sum(row[-1] or 0 for row in rows))
     return CurrentUsage(
         tenant_id=tenant_id,
         currency=currency,

@@ -11,7 +11,7 @@ share that timestamp, the largest of their values (a rule that does not depend o
 
 from psycopg import sql
 
-from subscriptions.models import Metric, Subscription, Tenant
+from subscriptions.models import Metric, Plan, PlanMetric, Subscription, Tenant
 from subscriptions.models.subscriptions import SubscriptionStatus
 from usage.models import (
     UsageBoundary,
@@ -38,6 +38,8 @@ _TABLES = {
     "subscriptions": Subscription,
     "tenants": Tenant,
     "metrics": Metric,
+    "plans": Plan,
+    "plan_metrics": PlanMetric,
 }
 _NAMES = {name: sql.Identifier(model._meta.db_table) for name, model in _TABLES.items()}
 _NAMES["cancelled"] = sql.Literal(str(SubscriptionStatus.CANCELLED))
@@ -247,9 +249,6 @@ SELECT count(*) FROM new
 
 # --- totals over [start, end) -----------------------------------------------------------------
 
-PLAN_TIMES = ("d0", "d1", "h0", "h1", "a1", "b1", "a2", "b2")
-PLAN_EDGES = ("e1", "e2")
-
 
 def _parts() -> str:
     """Per request `r` and metric `m`, the rows that make up its total: whole days [d0, d1) from
@@ -300,36 +299,95 @@ def _parts() -> str:
     """  # noqa: S608
 
 
-# Totals of many (tenant, period) requests in one query; `i` is the request's position. An
-# edge is read from its boundary's rollups when the plan says the range is exactly that edge
-# (`e1`, `e2`) and the boundary is registered.
+# The plan of a request (i, tenant, s, e) with s < e: the ranges `_parts` reads. With a whole
+# UTC hour inside [s, e): whole days [d0, d1) (none: both at h1), hours [h0, d0) and [d1, h1),
+# edges [a1 = s, b1 = h0) and [a2 = h1, b2 = e); without one, raw events [s, e) only. `r1`: the
+# start edge is exactly the after-side of s (b1 is the hour after s) and s is a registered
+# boundary; `r2`: the same for the end edge and e.
+_PLAN = """
+  SELECT src.i, src.tenant, q.*,
+         q.a1 < q.b1 AND q.b1 = c.h0 AND EXISTS (
+           SELECT 1 FROM {boundaries} b WHERE b.tenant_id = src.tenant AND b.boundary = q.a1
+         ) AS r1,
+         q.a2 < q.b2 AND q.a2 = c.h1 AND EXISTS (
+           SELECT 1 FROM {boundaries} b WHERE b.tenant_id = src.tenant AND b.boundary = q.b2
+         ) AS r2
+    FROM src
+    CROSS JOIN LATERAL (
+      SELECT date_trunc('hour', src.e, 'UTC') AS h1, date_trunc('day', src.e, 'UTC') AS d1,
+             date_trunc('hour', src.s, 'UTC') + CASE WHEN date_trunc('hour', src.s, 'UTC') = src.s
+               THEN interval '0' ELSE interval '1 hour' END AS h0,
+             date_trunc('day', src.s, 'UTC') + CASE WHEN date_trunc('day', src.s, 'UTC') = src.s
+               THEN interval '0' ELSE interval '1 day' END AS d0
+    ) c
+    CROSS JOIN LATERAL (SELECT c.h0 < c.h1 AS hours, c.h0 < c.h1 AND c.d0 < c.d1 AS days) w
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN w.days THEN c.d0 WHEN w.hours THEN c.h1 ELSE src.s END AS d0,
+             CASE WHEN w.days THEN c.d1 WHEN w.hours THEN c.h1 ELSE src.s END AS d1,
+             CASE WHEN w.hours THEN c.h0 ELSE src.s END AS h0,
+             CASE WHEN w.hours THEN c.h1 ELSE src.s END AS h1,
+             src.s AS a1,
+             CASE WHEN w.hours THEN c.h0 ELSE src.e END AS b1,
+             CASE WHEN w.hours THEN c.h1 ELSE src.e END AS a2,
+             src.e AS b2
+    ) q
+   WHERE src.s < src.e
+"""
+
+# Per request and metric with usage in the period: the four aggregates and how many raw events
+# the edges took.
+_TOTALS = """
+req AS MATERIALIZED ({plan}),
+tot AS (
+  SELECT r.i, m.id AS metric_id, sum(p.s) AS s, max(p.mx) AS mx,
+         (array_agg(p.lv ORDER BY p.la DESC NULLS LAST, p.lv DESC NULLS LAST))[1] AS lv,
+         count(DISTINCT p.k) AS k, count(p.raw) AS raw
+    FROM req r
+    CROSS JOIN {metrics} m
+    CROSS JOIN LATERAL ({parts}) AS p(s, mx, la, lv, k, raw)
+   GROUP BY r.i, m.id
+)"""
+_TOTALS_CTES = sql.SQL(_TOTALS).format(
+    plan=sql.SQL(_PLAN).format(**_NAMES), parts=sql.SQL(_parts()).format(**_NAMES), **_NAMES
+)
+
+# Totals of many (tenant, start, end) requests in one query; `i` is the request's position.
 TOTALS = _render(
     """
-WITH req AS MATERIALIZED (
-  SELECT u.*,
-         u.e1 AND EXISTS (SELECT 1 FROM {boundaries} b
-                           WHERE b.tenant_id = u.tenant AND b.boundary = u.a1) AS r1,
-         u.e2 AND EXISTS (SELECT 1 FROM {boundaries} b
-                           WHERE b.tenant_id = u.tenant AND b.boundary = u.b2) AS r2
-    FROM unnest(%(i)s::int[], %(tenant)s::uuid[], {times}, {edges_flags})
-         AS u(i, tenant, {plan})
-)
-SELECT r.i, m.metric_type, m.aggregation, sum(p.s), max(p.mx),
-       (array_agg(p.lv ORDER BY p.la DESC NULLS LAST, p.lv DESC NULLS LAST))[1],
-       count(DISTINCT p.k), count(p.raw)
-  FROM req r
-  CROSS JOIN {metrics} m
-  CROSS JOIN LATERAL ({parts}) AS p(s, mx, la, lv, k, raw)
- GROUP BY r.i, m.metric_type, m.aggregation
+WITH src AS (
+  SELECT * FROM unnest(%(i)s::int[], %(tenant)s::uuid[], %(start)s::timestamptz[],
+                       %(end)s::timestamptz[]) AS u(i, tenant, s, e)
+),
+{totals}
+SELECT tot.i, m.metric_type, m.aggregation, tot.s, tot.mx, tot.lv, tot.k, tot.raw
+  FROM tot JOIN {metrics} m ON m.id = tot.metric_id
 """,
-    times=sql.SQL(", ").join(
-        sql.SQL("{}::timestamptz[]").format(sql.Placeholder(k)) for k in PLAN_TIMES
-    ),
-    edges_flags=sql.SQL(", ").join(
-        sql.SQL("{}::boolean[]").format(sql.Placeholder(k)) for k in PLAN_EDGES
-    ),
-    plan=sql.SQL(", ".join(PLAN_TIMES + PLAN_EDGES)),
-    parts=sql.SQL(_parts()).format(**_NAMES),
+    totals=_TOTALS_CTES,
+)
+
+# The live subscription's current period, currency and plan terms with the totals of that
+# period: a row per plan metric (one with NULL metric for a plan without metrics, none without
+# a live subscription).
+CURRENT = _render(
+    """
+WITH sub AS MATERIALIZED (
+  SELECT s.tenant_id, s.current_period_start, s.current_period_end, s.plan_id, p.currency
+    FROM {subscriptions} s JOIN {plans} p ON p.id = s.plan_id
+   WHERE s.tenant_id = %(tenant)s AND s.status <> {cancelled}
+),
+src AS (SELECT 0 AS i, tenant_id AS tenant, current_period_start AS s,
+               current_period_end AS e FROM sub),
+{totals}
+SELECT sub.current_period_start, sub.current_period_end, sub.currency, m.metric_type,
+       pm.included_quantity, pm.overage_unit_price, m.aggregation, tot.s, tot.mx, tot.lv,
+       tot.k, tot.raw
+  FROM sub
+  LEFT JOIN {plan_metrics} pm ON pm.plan_id = sub.plan_id
+  LEFT JOIN {metrics} m ON m.id = pm.metric_id
+  LEFT JOIN tot ON tot.metric_id = m.id
+ ORDER BY m.metric_type
+""",
+    totals=_TOTALS_CTES,
 )
 
 # --- reconciliation: rollups recomputed from raw events ---------------------------------------
