@@ -536,16 +536,19 @@ def classic(args, url, tokens, tenant_ids, metric_ids, start, now):
     def current(n, i):
         return None, {"Authorization": f"Bearer {tokens[(n * 31 + i) % 50]}"}
 
+    def measure():
+        load("GET", "usage/current", current, concurrency=args.concurrency, duration=2)
+        return load(
+            "GET",
+            "usage/current",
+            current,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            ok=(200,),
+        )
+
     _, _, small_rollups = load_big(url, 1000, tenant_ids, metric_ids, start, now)
-    load("GET", "usage/current", current, concurrency=args.concurrency, duration=2)
-    small = load(
-        "GET",
-        "usage/current",
-        current,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        ok=(200,),
-    )
+    small = measure()
     log(
         f"GET usage/current, 1,000 events ({small_rollups:,} rollup rows): "
         f"{small['rps']:,.0f} req/s, p50 {small['p50_ms']:.1f} ms, "
@@ -559,15 +562,7 @@ def classic(args, url, tokens, tenant_ids, metric_ids, start, now):
         f"loaded {count:,} events with COPY in {big_copy:.0f}s ({count / big_copy:,.0f}/s), "
         f"{big_rollups:,} rollup rows, total {big_total:.0f}s"
     )
-    load("GET", "usage/current", current, concurrency=args.concurrency, duration=2)
-    big = load(
-        "GET",
-        "usage/current",
-        current,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        ok=(200,),
-    )
+    big = measure()
     log(
         f"GET usage/current, {count:,} events: {big['rps']:,.0f} req/s, "
         f"p50 {big['p50_ms']:.1f} ms, p99 {big['p99_ms']:.1f} ms, errors {big['errors']}  -> "

@@ -66,8 +66,8 @@ class UsageEvent(models.Model):
         return f"{self.metric_id} {self.quantity} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
 
-class _RollupAggregates(models.Model):
-    """The columns every rollup keeps for one (tenant, metric, time bucket)."""
+class _PerMetric(models.Model):
+    """A row of one tenant's metric (the rollups' composite keys start with both)."""
 
     tenant = models.ForeignKey(
         "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
@@ -75,6 +75,14 @@ class _RollupAggregates(models.Model):
     metric = models.ForeignKey(
         "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
     )
+
+    class Meta:
+        abstract = True
+
+
+class _RollupAggregates(_PerMetric):
+    """The columns every rollup keeps for one (tenant, metric, time bucket)."""
+
     sum_value = models.DecimalField(max_digits=34, decimal_places=QUANTITY_DECIMALS)
     max_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
     event_count = models.BigIntegerField()
@@ -117,16 +125,10 @@ class UsageDaily(_RollupAggregates):
         return f"{self.tenant_id}/{self.metric_id}@{self.day:%Y-%m-%d}"
 
 
-class UsageHourlyUnique(models.Model):
+class UsageHourlyUnique(_PerMetric):
     """The distinct `unique_key`s of a unique_count metric per (tenant, metric, UTC hour)."""
 
     pk = models.CompositePrimaryKey("tenant_id", "metric_id", "hour", "unique_key")
-    tenant = models.ForeignKey(
-        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    metric = models.ForeignKey(
-        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
     hour = models.DateTimeField()
     unique_key = models.CharField(max_length=255)
 
@@ -172,16 +174,10 @@ class UsageEdge(_RollupAggregates):
         return f"{self.tenant_id}/{self.metric_id} {side} {self.boundary:%Y-%m-%d %H:%M:%S}"
 
 
-class UsageEdgeUnique(models.Model):
+class UsageEdgeUnique(_PerMetric):
     """The distinct `unique_key`s of a unique_count metric on one side of a boundary."""
 
     pk = models.CompositePrimaryKey("tenant_id", "metric_id", "boundary", "after", "unique_key")
-    tenant = models.ForeignKey(
-        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    metric = models.ForeignKey(
-        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
     boundary = models.DateTimeField()
     after = models.BooleanField()
     unique_key = models.CharField(max_length=255)

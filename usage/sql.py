@@ -144,7 +144,7 @@ WITH ins AS (
     (id, tenant_id, metric_id, quantity, timestamp, idempotency_key, unique_key, received_at)
   SELECT gen_random_uuid(), %(tenant)s, metric_id, quantity, timestamp, idempotency_key,
          unique_key, %(now)s
-    FROM {staging} ORDER BY idempotency_key
+    FROM {staging} ORDER BY idempotency_key COLLATE "C"
   ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING metric_id, quantity, timestamp, unique_key
 ),

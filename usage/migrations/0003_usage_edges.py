@@ -9,6 +9,16 @@ from django.db import migrations, models
 # registration) that committed while it waited for the lock. The event, its hourly and daily
 # rollups, its distinct key and the edges of a boundary in its hour are written together.
 # latest_value: the newest event's value; equal timestamps keep the largest value.
+MERGE = """ON CONFLICT (tenant_id, metric_id, {bucket}) DO UPDATE SET
+      sum_value = h.sum_value + EXCLUDED.sum_value,
+      max_value = GREATEST(h.max_value, EXCLUDED.max_value),
+      event_count = h.event_count + EXCLUDED.event_count,
+      latest_value = CASE
+        WHEN EXCLUDED.latest_at > h.latest_at THEN EXCLUDED.latest_value
+        WHEN EXCLUDED.latest_at < h.latest_at THEN h.latest_value
+        ELSE GREATEST(h.latest_value, EXCLUDED.latest_value) END,
+      latest_at = GREATEST(h.latest_at, EXCLUDED.latest_at)"""
+
 RECORD_ONE_SQL = """
 CREATE OR REPLACE FUNCTION usage_record_one(
   p_lock_class integer, p_id uuid, p_tenant uuid, p_metric uuid, p_quantity numeric,
@@ -38,15 +48,7 @@ BEGIN
     SELECT tenant_id, metric_id, date_trunc('hour', timestamp, 'UTC'), quantity, quantity, 1,
            timestamp, quantity
       FROM ins
-    ON CONFLICT (tenant_id, metric_id, hour) DO UPDATE SET
-      sum_value = h.sum_value + EXCLUDED.sum_value,
-      max_value = GREATEST(h.max_value, EXCLUDED.max_value),
-      event_count = h.event_count + EXCLUDED.event_count,
-      latest_value = CASE
-        WHEN EXCLUDED.latest_at > h.latest_at THEN EXCLUDED.latest_value
-        WHEN EXCLUDED.latest_at < h.latest_at THEN h.latest_value
-        ELSE GREATEST(h.latest_value, EXCLUDED.latest_value) END,
-      latest_at = GREATEST(h.latest_at, EXCLUDED.latest_at)
+    {merge_hour}
   ),
   rollday AS (
     INSERT INTO usage_daily AS h
@@ -54,15 +56,7 @@ BEGIN
     SELECT tenant_id, metric_id, date_trunc('day', timestamp, 'UTC'), quantity, quantity, 1,
            timestamp, quantity
       FROM ins
-    ON CONFLICT (tenant_id, metric_id, day) DO UPDATE SET
-      sum_value = h.sum_value + EXCLUDED.sum_value,
-      max_value = GREATEST(h.max_value, EXCLUDED.max_value),
-      event_count = h.event_count + EXCLUDED.event_count,
-      latest_value = CASE
-        WHEN EXCLUDED.latest_at > h.latest_at THEN EXCLUDED.latest_value
-        WHEN EXCLUDED.latest_at < h.latest_at THEN h.latest_value
-        ELSE GREATEST(h.latest_value, EXCLUDED.latest_value) END,
-      latest_at = GREATEST(h.latest_at, EXCLUDED.latest_at)
+    {merge_day}
   ),
   uq AS (
     INSERT INTO usage_hourly_unique (tenant_id, metric_id, hour, unique_key)
@@ -81,15 +75,7 @@ BEGIN
                                  event_count, latest_at, latest_value)
     SELECT tenant_id, metric_id, boundary, after, quantity, quantity, 1, timestamp, quantity
       FROM side
-    ON CONFLICT (tenant_id, metric_id, boundary, after) DO UPDATE SET
-      sum_value = h.sum_value + EXCLUDED.sum_value,
-      max_value = GREATEST(h.max_value, EXCLUDED.max_value),
-      event_count = h.event_count + EXCLUDED.event_count,
-      latest_value = CASE
-        WHEN EXCLUDED.latest_at > h.latest_at THEN EXCLUDED.latest_value
-        WHEN EXCLUDED.latest_at < h.latest_at THEN h.latest_value
-        ELSE GREATEST(h.latest_value, EXCLUDED.latest_value) END,
-      latest_at = GREATEST(h.latest_at, EXCLUDED.latest_at)
+    {merge_edge}
   ),
   edgeuq AS (
     INSERT INTO usage_edge_unique (tenant_id, metric_id, boundary, after, unique_key)
@@ -100,7 +86,11 @@ BEGIN
   SELECT (SELECT lower_bound FROM b), (SELECT count(*) FROM ins);
 END
 $fn$
-"""
+""".format(
+    merge_hour=MERGE.format(bucket="hour"),
+    merge_day=MERGE.format(bucket="day"),
+    merge_edge=MERGE.format(bucket="boundary, after"),
+)
 
 DROP_RECORD_ONE_SQL = """
 DROP FUNCTION IF EXISTS usage_record_one(
