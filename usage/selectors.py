@@ -63,10 +63,9 @@ def _value(aggregation, total, maximum, latest, distinct):
 
 def _register_edges(tenant_id, start: datetime, end: datetime, raw: int) -> None:
     """After a read that took `raw` events from its edge hours: past `EDGE_RAW_LIMIT`, keep
-    the edges of its (not hour-aligned) bounds from now on."""
+    the edges of its bounds from now on."""
     if raw >= EDGE_RAW_LIMIT:
-        bounds = [b for b in (start, end) if b != _floor_hour(b)]
-        usage_boundaries_register(tenant_id=tenant_id, boundaries=bounds)
+        usage_boundaries_register(tenant_id=tenant_id, boundaries=[start, end])
 
 
 def _totals(requests: list[tuple]) -> tuple[list[dict[str, Decimal]], list[int]]:

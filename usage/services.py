@@ -20,7 +20,7 @@ event that can still count in the period is then visible.
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -176,10 +176,17 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
     return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)
 
 
+def _on_the_hour(instant: datetime) -> bool:
+    utc = instant.astimezone(UTC)
+    return not (utc.minute or utc.second or utc.microsecond)
+
+
 def usage_boundaries_register(*, tenant_id, boundaries: list[datetime]) -> int:
     """Keep the events of each boundary's hour split in two from now on (`UsageEdge`): the
     edges are built from the raw events under the tenant's exclusive lock (in-flight ingestion
-    has committed, later ingestion maintains them). Idempotent; returns how many were new."""
+    has committed, later ingestion maintains them). An instant on the hour needs no edges and
+    is skipped. Idempotent; returns how many were new."""
+    boundaries = [b for b in boundaries if not _on_the_hour(b)]
     if not boundaries:
         return 0
     with transaction.atomic(), connection.cursor() as cursor:
