@@ -5,10 +5,10 @@ Both ingestion paths bypass the ORM (not the validation): one event is one call 
 `usage_record_one` function (installed by a migration): the tenant's shared lock, then one
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
 and daily rollups, the distinct key and the edge rollups of a registered boundary in the
-event's hour. A batch is staged with binary COPY into a temporary table and moved with one
-`INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING` in idempotency-key order plus the same
-set-based upserts, each in key order. Either way the event and its rollups commit together or
-not at all. A batch that still meets a deadlock or a serialization failure is retried.
+event's hour. A batch is one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING
+RETURNING` in idempotency-key order plus the same set-based upserts, each in key order. Either
+way the event and its rollups commit together or not at all. A batch that still meets a
+deadlock or a serialization failure is retried.
 
 Period closing and ingestion meet on a per-tenant advisory lock: ingestion holds it shared from
 before it reads the tenant's lower bound until it commits; `usage_period_close` (and
@@ -147,31 +147,33 @@ def usage_batch_record(*, tenant_id: UUID, records, catalog, now: datetime) -> B
 
 def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
     with transaction.atomic(), connection.cursor() as cursor:
-        # One round trip: shared lock, staging table, tenant context.
+        # One round trip: shared lock, tenant context.
         cursor.execute(sql.BATCH_PREPARE, {"tenant": tenant_id, "lock_class": sql.LOCK_CLASS})
-        while cursor.nextset():
-            pass  # the last result is the context's
+        cursor.nextset()  # the second result is the context's
         parsed = parse_batch(records, catalog=catalog, ctx=_context(cursor.fetchone(), now))
         seen: set[str] = set()
         unique_metrics = set()
-        raw = cursor.cursor  # the psycopg cursor: COPY is not part of the DB-API
-        with raw.copy(sql.STAGING_COPY) as copy:
-            copy.set_types(sql.STAGING_TYPES)
-            write = copy.write_row
-            for record in parsed:
-                key = record.idempotency_key
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                metric = record.metric
-                if metric.aggregation == "unique_count":
-                    unique_metrics.add(metric.id)
-                write((metric.id, record.quantity, record.timestamp, key, record.unique_key))
-        raw.execute(
-            sql.BATCH, {"tenant": tenant_id, "now": now, "unique_metrics": list(unique_metrics)}
+        columns = {"metric": [], "quantity": [], "ts": [], "key": [], "ukey": []}
+        metric_ids, quantities, stamps, keys, ukeys = columns.values()
+        for record in parsed:
+            key = record.idempotency_key
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            metric = record.metric
+            if metric.aggregation == "unique_count":
+                unique_metrics.add(metric.id)
+            metric_ids.append(metric.id)
+            quantities.append(record.quantity)
+            stamps.append(record.timestamp)
+            keys.append(key)
+            ukeys.append(record.unique_key)
+        cursor.execute(
+            sql.BATCH,
+            {**columns, "tenant": tenant_id, "now": now, "unique_metrics": list(unique_metrics)},
         )
-        accepted = raw.fetchone()[0]
+        accepted = cursor.fetchone()[0]
     received = len(parsed)
     return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)
 

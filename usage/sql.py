@@ -43,7 +43,6 @@ _TABLES = {
 }
 _NAMES = {name: sql.Identifier(model._meta.db_table) for name, model in _TABLES.items()}
 _NAMES["cancelled"] = sql.Literal(str(SubscriptionStatus.CANCELLED))
-_NAMES["staging"] = sql.Identifier("usage_staging")
 
 
 def _render(text: str, **fragments) -> str:
@@ -114,29 +113,18 @@ ORIGINAL = _render(
  WHERE e.tenant_id = %s AND e.idempotency_key = %s"""
 )
 
-# --- a batch: shared lock, staging table and context in one round trip; then one statement ----
+# --- a batch: shared lock and context in one round trip; then one statement -----------------
 
-STAGING_COPY = _render(
-    "COPY {staging} (metric_id, quantity, timestamp, idempotency_key, unique_key) "
-    "FROM STDIN (FORMAT BINARY)"
-)
-STAGING_TYPES = ["uuid", "numeric", "timestamptz", "text", "text"]
 BATCH_PREPARE = (
-    LOCK_SHARED.replace("%s", "%(lock_class)s", 1).replace("%s", "%(tenant)s", 1)
-    + ";"
-    + _render(
-        """CREATE TEMP TABLE IF NOT EXISTS {staging} (
-  metric_id uuid NOT NULL, quantity numeric NOT NULL, timestamp timestamptz NOT NULL,
-  idempotency_key text, unique_key text
-) ON COMMIT DELETE ROWS;
-DELETE FROM {staging};"""
-    )
-    + CONTEXT
+    LOCK_SHARED.replace("%s", "%(lock_class)s", 1).replace("%s", "%(tenant)s", 1) + ";" + CONTEXT
 )
 
-# Events are inserted in idempotency-key order: two batches of one tenant whose keys overlap
-# wait on each other's first common key instead of deadlocking. The rollups follow from the
-# rows inserted (a duplicate counts nowhere), each upserted in key order as well.
+# The records arrive as five arrays (client-side binding: one round trip, no staging table,
+# whose ON COMMIT truncation cost more than the COPY saved). Events are inserted in
+# idempotency-key order (byte order: the locale's collation sorted ~20x slower): two batches of
+# one tenant whose keys overlap wait on each other's first common key instead of deadlocking.
+# The rollups follow from the rows inserted (a duplicate counts nowhere), each upserted in key
+# order as well.
 BATCH = _render(
     """
 WITH ins AS (
@@ -144,7 +132,10 @@ WITH ins AS (
     (id, tenant_id, metric_id, quantity, timestamp, idempotency_key, unique_key, received_at)
   SELECT gen_random_uuid(), %(tenant)s, metric_id, quantity, timestamp, idempotency_key,
          unique_key, %(now)s
-    FROM {staging} ORDER BY idempotency_key COLLATE "C"
+    FROM unnest(%(metric)s::uuid[], %(quantity)s::numeric[], %(ts)s::timestamptz[],
+                %(key)s::text[], %(ukey)s::text[])
+         AS r(metric_id, quantity, timestamp, idempotency_key, unique_key)
+   ORDER BY idempotency_key COLLATE "C"
   ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING metric_id, quantity, timestamp, unique_key
 ),
