@@ -2,12 +2,33 @@
 (usage_reconcile)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
 from usage import sql
-from usage.selectors import _ceil_day, _ceil_hour, _floor_day, _floor_hour
+
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
+
+
+def _floor_hour(instant: datetime) -> datetime:
+    instant = instant.astimezone(UTC)
+    return instant.replace(minute=0, second=0, microsecond=0)
+
+
+def _ceil_hour(instant: datetime) -> datetime:
+    floor = _floor_hour(instant)
+    return floor if floor == instant else floor + _HOUR
+
+
+def _floor_day(instant: datetime) -> datetime:
+    return _floor_hour(instant).replace(hour=0)
+
+
+def _ceil_day(instant: datetime) -> datetime:
+    floor = _floor_day(instant)
+    return floor if floor == instant.astimezone(UTC) else floor + _DAY
 
 
 @dataclass(frozen=True, slots=True)

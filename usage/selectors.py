@@ -15,7 +15,7 @@ rows and two edge rows per metric for a month). Exact for all four aggregations;
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -28,27 +28,6 @@ from usage.models import UsageEvent
 from usage.services import usage_boundaries_register
 
 EDGE_RAW_LIMIT = 100
-_HOUR = timedelta(hours=1)
-_DAY = timedelta(days=1)
-
-
-def _floor_hour(instant: datetime) -> datetime:
-    instant = instant.astimezone(UTC)
-    return instant.replace(minute=0, second=0, microsecond=0)
-
-
-def _ceil_hour(instant: datetime) -> datetime:
-    floor = _floor_hour(instant)
-    return floor if floor == instant else floor + _HOUR
-
-
-def _floor_day(instant: datetime) -> datetime:
-    return _floor_hour(instant).replace(hour=0)
-
-
-def _ceil_day(instant: datetime) -> datetime:
-    floor = _floor_day(instant)
-    return floor if floor == instant.astimezone(UTC) else floor + _DAY
 
 
 def _value(aggregation, total, maximum, latest, distinct):

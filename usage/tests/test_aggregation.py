@@ -173,7 +173,8 @@ def test_totals_from_registered_boundaries_equal_direct_aggregation(
     """The period's boundaries are registered while events arrive (some before, some after):
     the edge rollups then stand for the partial edge hours (no raw event read), exactly, and an
     older boundary in the same hours changes nothing."""
-    from usage.selectors import _ceil_hour, _floor_hour, _totals
+    from usage.reconcile import _ceil_hour, _floor_hour
+    from usage.selectors import _totals
     from usage.services import usage_boundaries_register
 
     tenant = TenantFactory()
