@@ -5,7 +5,7 @@ Both ingestion paths bypass the ORM (not the validation): one event is one call 
 `usage_record_one` function (installed by a migration): the tenant's shared lock, then one
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
 and daily rollups, the distinct key and the edge rollups of a registered boundary in the
-event's hour. A batch is one `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING
+event's hour. A batch is one `INSERT ... SELECT FROM json_to_recordset(...) ON CONFLICT DO NOTHING
 RETURNING` in idempotency-key order plus the same set-based upserts, each in key order. Either
 way the event and its rollups commit together or not at all. A batch that still meets a
 deadlock or a serialization failure is retried.
@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
+import orjson
 from django.db import OperationalError, connection, transaction
 from psycopg import errors as pg_errors
 
@@ -153,8 +154,7 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
         parsed = parse_batch(records, catalog=catalog, ctx=_context(cursor.fetchone(), now))
         seen: set[str] = set()
         unique_metrics = set()
-        columns = {"metric": [], "quantity": [], "ts": [], "key": [], "ukey": []}
-        metric_ids, quantities, stamps, keys, ukeys = columns.values()
+        rows = []
         for record in parsed:
             key = record.idempotency_key
             if key is not None:
@@ -164,14 +164,23 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
             metric = record.metric
             if metric.aggregation == "unique_count":
                 unique_metrics.add(metric.id)
-            metric_ids.append(metric.id)
-            quantities.append(record.quantity)
-            stamps.append(record.timestamp)
-            keys.append(key)
-            ukeys.append(record.unique_key)
+            rows.append(
+                {
+                    "metric_id": metric.id,
+                    "quantity": str(record.quantity),  # exact: the decimal literal
+                    "timestamp": record.timestamp,
+                    "idempotency_key": key,
+                    "unique_key": record.unique_key,
+                }
+            )
         cursor.execute(
             sql.BATCH,
-            {**columns, "tenant": tenant_id, "now": now, "unique_metrics": list(unique_metrics)},
+            {
+                "records": orjson.dumps(rows).decode(),
+                "tenant": tenant_id,
+                "now": now,
+                "unique_metrics": list(unique_metrics),
+            },
         )
         accepted = cursor.fetchone()[0]
     received = len(parsed)

@@ -1,6 +1,6 @@
 """POST usage/batch: all or nothing, duplicates counted, daily records placed."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -168,3 +168,19 @@ def test_batch_timestamps_and_exact_numbers(tenant, tenant_admin_client):
     hourly = UsageHourly.objects.get()
     assert hourly.sum_value == Decimal("0.3") and hourly.max_value == Decimal("0.2")
     assert hourly.latest_value == Decimal("0.2")  # equal timestamps: the largest value
+
+
+def test_batch_keeps_every_digit_and_instant(tenant, tenant_admin_client):
+    """The records travel to PostgreSQL as JSON text: quantities as their decimal literal,
+    instants with microseconds and offset, keys with any character."""
+    ts = datetime.now(UTC).replace(microsecond=123456) - timedelta(hours=2)
+    offset = ts.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    records = [
+        {"metric_type": "api_calls", "quantity": "999999999999.999999", "timestamp": offset,
+         "idempotency_key": 'k"\\é😀'},
+        {"metric_type": "storage_gb", "quantity": 1e-06, "timestamp": iso(ts)},
+    ]  # fmt: skip
+    assert tenant_admin_client.post("usage/batch", {"records": records}).status_code == 201
+    stored = dict(UsageEvent.objects.values_list("quantity", "timestamp"))
+    assert stored == {Decimal("999999999999.999999"): ts, Decimal("0.000001"): ts}
+    assert UsageEvent.objects.filter(idempotency_key='k"\\é😀').exists()
