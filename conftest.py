@@ -23,8 +23,6 @@ def _migrations_hash() -> str:
     ):
         digest.update(path.read_bytes())
     digest.update((ROOT / "requirements.txt").read_bytes())
-    # SQL functions are (re)created by post_migrate from this module: part of the schema.
-    digest.update((ROOT / "usage" / "services.py").read_bytes())
     return digest.hexdigest()[:12]
 
 

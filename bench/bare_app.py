@@ -1,12 +1,14 @@
-"""URL module for benchmarks: every real URL plus two yardsticks, never in production urls.
+"""URL module for benchmarks: every real URL plus three yardsticks, never in production urls.
 
-The bare view is the yardstick for `POST usage`: the same DRF stack (token authentication,
-permissions, orjson parser and renderer), then a single INSERT and a 201. The legacy invoice
+The bare insert is the yardstick for `POST usage`, the bare aggregate for `GET usage/current`:
+the same DRF stack (token authentication, permissions, orjson parser and renderer), then a
+single INSERT (a 201), resp. one indexed aggregate read. The legacy invoice
 list is the yardstick for `GET invoices`: the list as it was built before it was made from
 column tuples (model instances, prefetched lines, `invoice_data`), measured in the same run.
 """
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -44,6 +46,21 @@ class BareInsertApi(APIView):
         return Response({"id": str(event_id)}, status=201)
 
 
+class BareAggregateApi(APIView):
+    """The yardstick for `GET usage/current`: one indexed aggregate read of the caller's
+    daily rollups of the last 30 days, the same DRF stack."""
+
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), sum(sum_value) FROM usage_daily"
+                " WHERE tenant_id = %s AND day >= %s",
+                [principal_of(request).tenant_id, utcnow() - timedelta(days=30)],
+            )
+            rows, total = cursor.fetchone()
+        return Response({"rows": rows, "total": str(total)})
+
+
 class LegacyInvoiceListApi(BillingGenericAPIView):
     def get(self, request):
         from invoicing.selectors import invoice_list
@@ -55,6 +72,7 @@ class LegacyInvoiceListApi(BillingGenericAPIView):
 
 urlpatterns = [
     path("api/v1/billing/bench/bare-insert", BareInsertApi.as_view()),
+    path("api/v1/billing/bench/bare-aggregate", BareAggregateApi.as_view()),
     path("api/v1/billing/bench/invoices-legacy", LegacyInvoiceListApi.as_view()),
     path("", include("billing_project.urls")),
 ]

@@ -49,8 +49,6 @@ def _migrations_hash() -> str:
     ):
         digest.update(path.read_bytes())
     digest.update((ROOT / "requirements.txt").read_bytes())
-    # SQL functions are (re)created by post_migrate from this module: part of the schema.
-    digest.update((ROOT / "usage" / "services.py").read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -93,7 +91,8 @@ def make_tenants(n: int, *, with_subscription: bool, now: datetime):
     from subscriptions.services.tokens import api_token_create
 
     plan = Plan.objects.get(slug="team")
-    start = now - timedelta(days=20, hours=7, minutes=23, seconds=45)
+    # Periods start at HH:23:45.5: a first partial hour of 36 minutes (the adversarial case).
+    start = (now - timedelta(days=20, hours=8)).replace(minute=23, second=45, microsecond=500_000)
     tenants = Tenant.objects.bulk_create(
         [
             Tenant(
@@ -175,18 +174,23 @@ def stop_server(proc) -> None:
 # --- load generator -------------------------------------------------------------------------
 
 
-async def _load(method, path, make_request, *, concurrency, duration, ok=(200, 201)):
+async def _load(
+    method, path, make_request, *, concurrency, duration=None, total=None, ok=(200, 201)
+):
+    """`duration` seconds of load, or exactly `total` requests (`ab -n total -c concurrency`)."""
     import aiohttp
 
     latencies, errors = [], 0
-    deadline = time.perf_counter() + duration
+    deadline = time.perf_counter() + (duration if duration is not None else 3600)
+    remaining = [total if total is not None else float("inf")]
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker(n):
             nonlocal errors
             i = 0
-            while time.perf_counter() < deadline:
+            while time.perf_counter() < deadline and remaining[0] > 0:
+                remaining[0] -= 1
                 body, headers = make_request(n, i)
                 i += 1
                 started = time.perf_counter()
@@ -289,6 +293,30 @@ def bench_copy(url, rows) -> float:
     return len(rows) / elapsed
 
 
+def unique_batches(n_requests: int, per_request: int, now: datetime, prefix: str = "u"):
+    """Request bodies of `per_request` records with unique keys (`prefix`), the 5 metrics in
+    turn, timestamps over the last day."""
+    import orjson
+
+    rng = random.Random(2)
+    return [
+        orjson.dumps(
+            {
+                "records": [
+                    {
+                        "metric_type": METRICS[i % 5],
+                        "quantity": rng.randint(1, 5000) / 100,
+                        "timestamp": (now - timedelta(seconds=rng.randint(0, 86_000))).isoformat(),
+                        "idempotency_key": f"{prefix}{r}-{i}",
+                    }
+                    for i in range(per_request)
+                ]
+            }
+        )
+        for r in range(n_requests)
+    ]
+
+
 def bench_batch(bodies, tokens, concurrency=2):
     # Exactly one pass over the bodies: each worker takes its share.
     async def run():
@@ -326,9 +354,10 @@ def single_body(n, i, tokens):
     return body, _json_headers(token)
 
 
-def load_big(url, n_events, tenant_ids, metric_ids, start, now):
-    """COPY n_events straight into usage_event, then build the hourly rollups with one
-    INSERT ... SELECT and the daily ones from them; VACUUM ANALYZE the usage tables."""
+def load_big(url, n_events, tenant_ids, metric_ids, start, now, keep_events=False):
+    """COPY n_events straight into usage_event (`keep_events`: added to those there), then
+    build the hourly rollups with one INSERT ... SELECT and the daily ones from them; VACUUM
+    ANALYZE the usage tables."""
     metric_list = list(metric_ids.values())
     span = int((now - start).total_seconds()) - 60
     rng = random.Random(7)
@@ -336,7 +365,11 @@ def load_big(url, n_events, tenant_ids, metric_ids, start, now):
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur:
-            cur.execute("TRUNCATE usage_event, usage_hourly, usage_daily, usage_hourly_unique")
+            cur.execute(
+                "TRUNCATE usage_hourly, usage_daily, usage_hourly_unique"
+                if keep_events
+                else "TRUNCATE usage_event, usage_hourly, usage_daily, usage_hourly_unique"
+            )
             with cur.copy(f"COPY usage_event ({cols}) FROM STDIN") as cp:
                 for i in range(n_events):
                     cp.write_row(
@@ -377,18 +410,213 @@ def load_big(url, n_events, tenant_ids, metric_ids, start, now):
     return copied, time.perf_counter() - started, rollups
 
 
+def load_edge(url, per_tenant, tenant_ids, metric_ids, start, now):
+    """`per_tenant` events for each tenant in the first partial hour of its period
+    [start, next hour), plus 100 spread over the period; then the rollups rebuilt from the
+    events (as `load_big`) and the usage tables vacuumed."""
+    metric_list = list(metric_ids.values())
+    first_hour = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    edge_us = int((first_hour - start).total_seconds() * 1_000_000)
+    span = int((now - start).total_seconds()) - 60
+    rng = random.Random(11)
+    cols = "id, tenant_id, metric_id, quantity, timestamp, received_at"
+    with psycopg.connect(url) as conn:
+        with conn.cursor() as cur:
+            cur.execute("TRUNCATE usage_event, usage_hourly, usage_daily, usage_hourly_unique")
+            for table in ("usage_boundary", "usage_edge", "usage_edge_unique"):  # since issue 10
+                if cur.execute("SELECT to_regclass(%s)", [table]).fetchone()[0]:
+                    cur.execute(f"TRUNCATE {table}")
+            with cur.copy(f"COPY usage_event ({cols}) FROM STDIN") as cp:
+                for tenant_id in tenant_ids:
+                    for i in range(per_tenant + 100):
+                        if i < per_tenant:
+                            ts = start + timedelta(microseconds=rng.randint(0, edge_us - 1))
+                        else:
+                            ts = start + timedelta(seconds=rng.randint(0, span))
+                        cp.write_row(
+                            (uuid.uuid4(), tenant_id, metric_list[i % 5], rng.randint(1, 1000),
+                             ts, now)
+                        )  # fmt: skip
+        conn.commit()
+    # The rollups exactly as ingestion would have kept them.
+    return load_big(url, 0, tenant_ids, metric_ids, start, now, keep_events=True)
+
+
+def scenario_ingest(url, tokens, tenant_ids, metric_ids, now, n_requests, rounds, chunks=5):
+    """Issue 10: 4 clients, 1,000 events a request, 20 tenants, 5 metrics, unique keys, against
+    COPY of the same rows into a copy of usage_event (same unique key and indexes). The two
+    alternate in `chunks` slices per round, so that a burst of load on the shared machine
+    falls on both."""
+    ratios = []
+    cols = "id, tenant_id, metric_id, quantity, timestamp, idempotency_key, unique_key, received_at"
+    copy_sql = f"COPY bench_copy_event ({cols}) FROM STDIN"
+    for round_ in range(rounds):
+        bodies = unique_batches(n_requests, 1000, now, prefix=f"r{round_}-")
+        rows = copy_rows(bodies, tenant_ids[:20], metric_ids)
+        copy_s = batch_s = 0.0
+        latencies, accepted = [], 0
+        step = max(1, n_requests // chunks)
+        with psycopg.connect(url) as conn:
+            conn.execute("DROP TABLE IF EXISTS bench_copy_event")
+            conn.execute("CREATE TABLE bench_copy_event (LIKE usage_event INCLUDING ALL)")
+            conn.commit()
+            for first in range(0, n_requests, step):
+                started = time.perf_counter()
+                with conn.cursor() as cur, cur.copy(copy_sql) as cp:
+                    for row in rows[first * 1000 : (first + step) * 1000]:
+                        cp.write_row(row)
+                conn.commit()
+                copy_s += time.perf_counter() - started
+                # Request k goes to tenant k % 20 (the slice starts at a multiple of 20 or not:
+                # the tokens follow the bodies' own positions).
+                part = bodies[first : first + step]
+                part_tokens = [tokens[(first + k) % 20] for k in range(len(part))]
+                elapsed, stored, lat = bench_batch(part, part_tokens, concurrency=4)
+                batch_s += elapsed
+                accepted += stored
+                latencies += lat
+            conn.execute("DROP TABLE bench_copy_event")
+            conn.commit()
+        copy_rate, rate = len(rows) / copy_s, len(rows) / batch_s
+        ratios.append(rate / copy_rate)
+        log(
+            f"[ingest 4x20] round {round_ + 1}: COPY {copy_rate:,.0f} events/s; POST usage/batch "
+            f"(4 clients, 20 tenants, {accepted:,} stored) {rate:,.0f} events/s = "
+            f"{rate / copy_rate:.2f}x COPY, p50 {statistics.median(latencies) * 1000:.0f} ms"
+        )
+    log(f"[ingest 4x20] batch/COPY ratios {', '.join(f'{r:.2f}' for r in ratios)}")
+    return ratios
+
+
+def scenario_edge(url, tokens, tenant_ids, metric_ids, start, now, per_tenant, rounds, c):
+    """Issue 10: `per_tenant` events per tenant in the first partial hour of the period,
+    `GET usage/current` against the bare aggregate view, 1,000 requests at 50 connections."""
+    load_edge(url, per_tenant, tenant_ids[:50], metric_ids, start, now)
+
+    def current(n, i):
+        return None, {"Authorization": f"Bearer {tokens[(n * 31 + i) % 50]}"}
+
+    for path in ("bench/bare-aggregate", "usage/current"):
+        load("GET", path, current, concurrency=c, total=200, ok=(200,))  # warm-up
+    ratios = []
+    for round_ in range(rounds):
+        bare = load("GET", "bench/bare-aggregate", current, concurrency=c, total=1000, ok=(200,))
+        cur = load("GET", "usage/current", current, concurrency=c, total=1000, ok=(200,))
+        ratios.append(cur["rps"] / bare["rps"])
+        log(
+            f"[edge {per_tenant:,}/tenant] round {round_ + 1}: bare aggregate {bare['rps']:,.0f} "
+            f"req/s p99 {bare['p99_ms']:.0f} ms; usage/current {cur['rps']:,.0f} req/s "
+            f"p50 {cur['p50_ms']:.0f} ms p99 {cur['p99_ms']:.0f} ms errors {cur['errors']} -> "
+            f"{ratios[-1]:.2f}x"
+        )
+    return ratios
+
+
+def classic(args, url, tokens, tenant_ids, metric_ids, start, now):
+    """The scenarios of the earlier issues: COPY anchor and batch (2 clients), POST usage
+    against the bare insert, GET usage/current with 1,000 and --events-big events."""
+    from usage.models import UsageEvent
+
+    results = {}
+    # 1. COPY anchor and 2. POST usage/batch: the same rows.
+    bodies = batch_records(args.batch_requests, 1000, now)
+    rows = copy_rows(bodies, tenant_ids[:10], metric_ids)
+    copy_rate = bench_copy(url, rows)
+    results["copy_eps"] = copy_rate
+    log(f"COPY into a copy of usage_event: {len(rows):,} rows, {copy_rate:,.0f} events/s")
+
+    bench_batch(bodies[:4], tokens[500:510])  # warm-up (other tenants)
+    elapsed, accepted, latencies = bench_batch(bodies, tokens[:10])
+    received = len(bodies) * 1000
+    batch_rate = received / elapsed
+    results["batch_eps"] = batch_rate
+    log(
+        f"POST usage/batch (1,000 records, 5 % duplicates, 2 clients): {received:,} records "
+        f"({accepted:,} stored) in {elapsed:.2f}s = {batch_rate:,.0f} events/s, "
+        f"{batch_rate / copy_rate:.2f}x COPY, p50 {statistics.median(latencies) * 1000:.0f} ms"
+    )
+
+    # 3. POST usage vs the bare DRF insert, 50 connections.
+    def bare(n, i):
+        return single_body(n, i, tokens)
+
+    load("POST", "bench/bare-insert", bare, concurrency=args.concurrency, duration=2)
+    load("POST", "usage", bare, concurrency=args.concurrency, duration=2)
+    bare_r = load(
+        "POST", "bench/bare-insert", bare, concurrency=args.concurrency, duration=args.duration
+    )
+    usage_r = load("POST", "usage", bare, concurrency=args.concurrency, duration=args.duration)
+    log(
+        f"bare DRF insert, {args.concurrency} connections: {bare_r['rps']:,.0f} req/s, "
+        f"p50 {bare_r['p50_ms']:.1f} ms, p99 {bare_r['p99_ms']:.1f} ms, "
+        f"errors {bare_r['errors']}"
+    )
+    log(
+        f"POST usage,      {args.concurrency} connections: {usage_r['rps']:,.0f} req/s, "
+        f"p50 {usage_r['p50_ms']:.1f} ms, p99 {usage_r['p99_ms']:.1f} ms, errors "
+        f"{usage_r['errors']}  -> {usage_r['rps'] / bare_r['rps']:.2f}x throughput, "
+        f"{usage_r['p99_ms'] / bare_r['p99_ms']:.2f}x p99"
+    )
+
+    # 4. GET usage/current: 1,000 events, then args.events_big events.
+    def current(n, i):
+        return None, {"Authorization": f"Bearer {tokens[(n * 31 + i) % 50]}"}
+
+    def measure():
+        load("GET", "usage/current", current, concurrency=args.concurrency, duration=2)
+        return load(
+            "GET",
+            "usage/current",
+            current,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            ok=(200,),
+        )
+
+    _, _, small_rollups = load_big(url, 1000, tenant_ids, metric_ids, start, now)
+    small = measure()
+    log(
+        f"GET usage/current, 1,000 events ({small_rollups:,} rollup rows): "
+        f"{small['rps']:,.0f} req/s, p50 {small['p50_ms']:.1f} ms, "
+        f"p99 {small['p99_ms']:.1f} ms, errors {small['errors']}"
+    )
+    big_copy, big_total, big_rollups = load_big(
+        url, args.events_big, tenant_ids, metric_ids, start, now
+    )
+    count = UsageEvent.objects.count()
+    log(
+        f"loaded {count:,} events with COPY in {big_copy:.0f}s ({count / big_copy:,.0f}/s), "
+        f"{big_rollups:,} rollup rows, total {big_total:.0f}s"
+    )
+    big = measure()
+    log(
+        f"GET usage/current, {count:,} events: {big['rps']:,.0f} req/s, "
+        f"p50 {big['p50_ms']:.1f} ms, p99 {big['p99_ms']:.1f} ms, errors {big['errors']}  -> "
+        f"{big['rps'] / small['rps']:.2f}x the throughput with 1,000 events"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--events-big", type=int, default=10_000_000)
     parser.add_argument("--batch-requests", type=int, default=200)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--scenarios",
+        default="classic,ingest,edge",
+        help="comma list: classic (COPY/batch/single/current/big), ingest (4 clients x 20 "
+        "tenants), edge (10,000 events in the first partial hour)",
+    )
+    parser.add_argument("--ingest-requests", type=int, default=200)
+    parser.add_argument("--edge-events", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    scenarios = set(args.scenarios.split(","))
 
     url = create_database()
     setup_django(url)
     from subscriptions.models import Metric
-    from usage.models import UsageEvent
 
     now = datetime.now(UTC)
     metrics = Metric.objects.filter(metric_type__in=METRICS)
@@ -399,91 +627,17 @@ def main():
         from bench.bare_app import BARE_TABLE_DDL
 
         conn.execute(BARE_TABLE_DDL)
-    results = {}
-
-    # 1. COPY anchor and 2. POST usage/batch: the same rows.
-    bodies = batch_records(args.batch_requests, 1000, now)
-    rows = copy_rows(bodies, tenant_ids[:10], metric_ids)
-    copy_rate = bench_copy(url, rows)
-    results["copy_eps"] = copy_rate
-    log(f"COPY into a copy of usage_event: {len(rows):,} rows, {copy_rate:,.0f} events/s")
-
     server = start_server(url)
     try:
-        bench_batch(bodies[:4], tokens[500:510])  # warm-up (other tenants)
-        elapsed, accepted, latencies = bench_batch(bodies, tokens[:10])
-        received = len(bodies) * 1000
-        batch_rate = received / elapsed
-        results["batch_eps"] = batch_rate
-        log(
-            f"POST usage/batch (1,000 records, 5 % duplicates, 2 clients): {received:,} records "
-            f"({accepted:,} stored) in {elapsed:.2f}s = {batch_rate:,.0f} events/s, "
-            f"{batch_rate / copy_rate:.2f}x COPY, p50 {statistics.median(latencies) * 1000:.0f} ms"
-        )
-
-        # 3. POST usage vs the bare DRF insert, 50 connections.
-        def bare(n, i):
-            return single_body(n, i, tokens)
-
-        load("POST", "bench/bare-insert", bare, concurrency=args.concurrency, duration=2)
-        load("POST", "usage", bare, concurrency=args.concurrency, duration=2)
-        bare_r = load(
-            "POST", "bench/bare-insert", bare, concurrency=args.concurrency, duration=args.duration
-        )
-        usage_r = load("POST", "usage", bare, concurrency=args.concurrency, duration=args.duration)
-        log(
-            f"bare DRF insert, {args.concurrency} connections: {bare_r['rps']:,.0f} req/s, "
-            f"p50 {bare_r['p50_ms']:.1f} ms, p99 {bare_r['p99_ms']:.1f} ms, "
-            f"errors {bare_r['errors']}"
-        )
-        log(
-            f"POST usage,      {args.concurrency} connections: {usage_r['rps']:,.0f} req/s, "
-            f"p50 {usage_r['p50_ms']:.1f} ms, p99 {usage_r['p99_ms']:.1f} ms, errors "
-            f"{usage_r['errors']}  -> {usage_r['rps'] / bare_r['rps']:.2f}x throughput, "
-            f"{usage_r['p99_ms'] / bare_r['p99_ms']:.2f}x p99"
-        )
-
-        # 4. GET usage/current: 1,000 events, then args.events_big events.
-        def current(n, i):
-            return None, {"Authorization": f"Bearer {tokens[(n * 31 + i) % 50]}"}
-
-        _, _, small_rollups = load_big(url, 1000, tenant_ids, metric_ids, start, now)
-        load("GET", "usage/current", current, concurrency=args.concurrency, duration=2)
-        small = load(
-            "GET",
-            "usage/current",
-            current,
-            concurrency=args.concurrency,
-            duration=args.duration,
-            ok=(200,),
-        )
-        log(
-            f"GET usage/current, 1,000 events ({small_rollups:,} rollup rows): "
-            f"{small['rps']:,.0f} req/s, p50 {small['p50_ms']:.1f} ms, "
-            f"p99 {small['p99_ms']:.1f} ms, errors {small['errors']}"
-        )
-        big_copy, big_total, big_rollups = load_big(
-            url, args.events_big, tenant_ids, metric_ids, start, now
-        )
-        count = UsageEvent.objects.count()
-        log(
-            f"loaded {count:,} events with COPY in {big_copy:.0f}s ({count / big_copy:,.0f}/s), "
-            f"{big_rollups:,} rollup rows, total {big_total:.0f}s"
-        )
-        load("GET", "usage/current", current, concurrency=args.concurrency, duration=2)
-        big = load(
-            "GET",
-            "usage/current",
-            current,
-            concurrency=args.concurrency,
-            duration=args.duration,
-            ok=(200,),
-        )
-        log(
-            f"GET usage/current, {count:,} events: {big['rps']:,.0f} req/s, "
-            f"p50 {big['p50_ms']:.1f} ms, p99 {big['p99_ms']:.1f} ms, errors {big['errors']}  -> "
-            f"{big['rps'] / small['rps']:.2f}x the throughput with 1,000 events"
-        )
+        bench_batch(unique_batches(4, 1000, now, "w"), tokens[500:504])  # warm-up (other tenants)
+        if "ingest" in scenarios:
+            scenario_ingest(url, tokens, tenant_ids, metric_ids, now, args.ingest_requests,
+                            args.rounds)  # fmt: skip
+        if "edge" in scenarios:
+            scenario_edge(url, tokens, tenant_ids, metric_ids, start, now, args.edge_events,
+                          args.rounds, args.concurrency)  # fmt: skip
+        if "classic" in scenarios:
+            classic(args, url, tokens, tenant_ids, metric_ids, start, now)
     finally:
         stop_server(server)
 

@@ -43,11 +43,7 @@ class UsageEventAdmin(admin.ModelAdmin):
 
     def summary_view(self, request):
         """Current-period usage of every tenant with a live subscription (50 a page)."""
-        live = (
-            Subscription.objects.exclude(status="cancelled")
-            .select_related("tenant")
-            .order_by("tenant__name")
-        )
+        live = Subscription.objects.live().select_related("tenant").order_by("tenant__name")
         query = request.GET.get("q", "").strip()
         if query:
             live = live.filter(tenant__name__icontains=query)

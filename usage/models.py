@@ -1,6 +1,8 @@
-"""Usage events, their hourly and daily rollups and the record of invoiced (closed) periods.
+"""Usage events, their hourly, daily and edge rollups and the record of invoiced (closed)
+periods.
 
-Table names are fixed (`db_table`) because the ingestion fast path writes them with SQL.
+Table names are fixed (`db_table`) because the ingestion path writes them with SQL (`usage.sql`
+composes its statements from these names; the migrations hold the SQL function's text).
 """
 
 import uuid
@@ -64,8 +66,8 @@ class UsageEvent(models.Model):
         return f"{self.metric_id} {self.quantity} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
 
-class _RollupAggregates(models.Model):
-    """The columns every rollup keeps for one (tenant, metric, time bucket)."""
+class _PerMetric(models.Model):
+    """A row of one tenant's metric (the rollups' composite keys start with both)."""
 
     tenant = models.ForeignKey(
         "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
@@ -73,6 +75,14 @@ class _RollupAggregates(models.Model):
     metric = models.ForeignKey(
         "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
     )
+
+    class Meta:
+        abstract = True
+
+
+class _RollupAggregates(_PerMetric):
+    """The columns every rollup keeps for one (tenant, metric, time bucket)."""
+
     sum_value = models.DecimalField(max_digits=34, decimal_places=QUANTITY_DECIMALS)
     max_value = models.DecimalField(max_digits=QUANTITY_MAX_DIGITS, decimal_places=6)
     event_count = models.BigIntegerField()
@@ -115,16 +125,10 @@ class UsageDaily(_RollupAggregates):
         return f"{self.tenant_id}/{self.metric_id}@{self.day:%Y-%m-%d}"
 
 
-class UsageHourlyUnique(models.Model):
+class UsageHourlyUnique(_PerMetric):
     """The distinct `unique_key`s of a unique_count metric per (tenant, metric, UTC hour)."""
 
     pk = models.CompositePrimaryKey("tenant_id", "metric_id", "hour", "unique_key")
-    tenant = models.ForeignKey(
-        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    metric = models.ForeignKey(
-        "subscriptions.Metric", on_delete=models.PROTECT, related_name="+", db_index=False
-    )
     hour = models.DateTimeField()
     unique_key = models.CharField(max_length=255)
 
@@ -133,6 +137,56 @@ class UsageHourlyUnique(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unique_key}@{self.hour:%Y-%m-%d %H:00}"
+
+
+class UsageBoundary(models.Model):
+    """An instant inside an hour at which a read period starts or ends (a subscription period's
+    boundary, say 16:23:45). From its registration on, the events of its hour are also kept in
+    two halves, before and after it (`UsageEdge`): a period read takes its partial edge hours
+    from there, whatever the number of events in them."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "boundary")
+    tenant = models.ForeignKey(
+        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    boundary = models.DateTimeField()
+
+    class Meta:
+        db_table = "usage_boundary"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id}@{self.boundary:%Y-%m-%d %H:%M:%S}"
+
+
+class UsageEdge(_RollupAggregates):
+    """Aggregates of the events of a boundary's hour on one side of it: `after` is
+    [boundary, next hour), else [hour, boundary). Maintained at ingestion with the hourly ones."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "metric_id", "boundary", "after")
+    boundary = models.DateTimeField()
+    after = models.BooleanField()
+
+    class Meta:
+        db_table = "usage_edge"
+
+    def __str__(self) -> str:
+        side = "after" if self.after else "before"
+        return f"{self.tenant_id}/{self.metric_id} {side} {self.boundary:%Y-%m-%d %H:%M:%S}"
+
+
+class UsageEdgeUnique(_PerMetric):
+    """The distinct `unique_key`s of a unique_count metric on one side of a boundary."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "metric_id", "boundary", "after", "unique_key")
+    boundary = models.DateTimeField()
+    after = models.BooleanField()
+    unique_key = models.CharField(max_length=255)
+
+    class Meta:
+        db_table = "usage_edge_unique"
+
+    def __str__(self) -> str:
+        return f"{self.unique_key}@{self.boundary:%Y-%m-%d %H:%M:%S}"
 
 
 class UsagePeriodClose(models.Model):

@@ -1,16 +1,19 @@
 """Request/response shapes of the usage API.
 
 Requests are validated by `usage.validation` (plain Python, fast enough for 10,000-record
-batches); the serializers below describe them for the OpenAPI schema. Responses are built as
-plain dicts: quantities are exact JSON numbers (`orjson.Fragment` holding the decimal literal,
-integers where whole), times ISO 8601 UTC with `Z`.
+batches); the input serializers below describe exactly that for the OpenAPI schema. Responses
+are built as plain dicts: quantities are exact JSON numbers (`orjson.Fragment` holding the
+decimal literal, integers where whole), times ISO 8601 UTC with `Z`.
 """
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import orjson
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from usage import validation
 
 
 def iso_z(instant: datetime) -> str:
@@ -43,31 +46,72 @@ class _Number(serializers.DecimalField):
         super().__init__(max_digits=24, decimal_places=6, coerce_to_string=False, **kwargs)
 
 
-class UsageEventInputSerializer(serializers.Serializer):
-    metric_type = serializers.CharField(max_length=64)
-    quantity = _Number(
-        min_value=Decimal(0),
-        max_value=Decimal(10) ** 12,
-        help_text="JSON number or numeric string; >= 0, <= 10^12, at most 6 decimals.",
+# The input serializers below only describe requests for the OpenAPI schema; `usage.validation`
+# parses them. Both are built from validation's constants, and a test walks the generated schema
+# field by field against the parser (usage/tests/test_input_schema.py).
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "number",
+                "minimum": 0,
+                "maximum": int(validation.MAX_QUANTITY),
+                "multipleOf": float(validation.QUANTUM),
+            },
+            {"type": "string", "pattern": f"^{validation.NUMERIC_TEXT}$"},
+        ],
+        "description": "A JSON number or a numeric string, kept exactly as written: >= 0, "
+        "<= 10^12, at most 6 decimals. A JSON number with more than 15 significant digits "
+        "is read exactly too.",
+    }
+)
+class _Quantity(serializers.Field):
+    pass
+
+
+def _key(**kwargs):
+    return serializers.CharField(
+        min_length=1,
+        max_length=validation.MAX_KEY_LENGTH,
+        required=False,
+        allow_null=True,
+        **kwargs,
     )
+
+
+class UsageBatchRecordSerializer(serializers.Serializer):
+    metric_type = serializers.CharField(
+        min_length=1,
+        max_length=validation.METRIC_TYPE_MAX_LENGTH,
+        help_text="A metric of the catalog (GET metrics); an unknown one answers 400.",
+    )
+    quantity = _Quantity()
     timestamp = serializers.DateTimeField(
         required=False,
         allow_null=True,
         help_text="ISO 8601 (default now; at most 5 minutes ahead; not before the tenant's "
         "oldest open period). Without an offset it is read as UTC.",
     )
-    idempotency_key = serializers.CharField(
-        max_length=255,
+    date = serializers.DateField(
         required=False,
         allow_null=True,
-        help_text="Unique per tenant, forever: a repeat answers 200 with the original event.",
+        help_text="Instead of timestamp, a daily report: stored at 12:00 of the date in the "
+        "tenant's timezone, clamped to now when that is in the future and to the current "
+        "period's start when the date is that period's first day. Dates after today are "
+        "rejected.",
     )
-    unique_key = serializers.CharField(
-        max_length=255,
-        required=False,
-        allow_null=True,
-        help_text="What a unique_count metric counts distinct values of (required there).",
+    idempotency_key = _key(
+        help_text="Unique per tenant, forever: a repeat is the original event, counted once."
     )
+    unique_key = _key(
+        help_text="What a unique_count metric counts distinct values of (required there)."
+    )
+
+
+class UsageEventInputSerializer(UsageBatchRecordSerializer):
+    date = None  # a single event has a timestamp only
     tenant_id = serializers.UUIDField(
         required=False,
         allow_null=True,
@@ -76,27 +120,17 @@ class UsageEventInputSerializer(serializers.Serializer):
     )
 
 
-class UsageBatchRecordSerializer(serializers.Serializer):
-    metric_type = serializers.CharField(max_length=64)
-    quantity = _Number(min_value=Decimal(0), max_value=Decimal(10) ** 12)
-    date = serializers.DateField(
-        required=False,
-        help_text="A daily report: stored at 12:00 of the date in the tenant's timezone, "
-        "clamped to now when that is in the future and to the current period's start when the "
-        "date is that period's first day. Dates after today are rejected.",
-    )
-    timestamp = serializers.DateTimeField(required=False, help_text="Instead of date.")
-    idempotency_key = serializers.CharField(max_length=255, required=False, allow_null=True)
-    unique_key = serializers.CharField(max_length=255, required=False, allow_null=True)
-
-
 class UsageBatchInputSerializer(serializers.Serializer):
-    records = UsageBatchRecordSerializer(
-        many=True,
+    records = serializers.ListField(
+        child=UsageBatchRecordSerializer(),
+        min_length=1,
+        max_length=validation.MAX_BATCH,
         help_text="1 to 10,000 records; all are stored or none. A bad record answers 400 with "
         'errors {"records": {"<index>": {"<field>": ["reason"]}}}.',
     )
-    tenant_id = serializers.UUIDField(required=False, allow_null=True)
+    tenant_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Staff: the tenant (required)."
+    )
 
 
 class UsageBatchResultSerializer(serializers.Serializer):

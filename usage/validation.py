@@ -7,7 +7,10 @@ has at most 15 significant digits. A literal with more digits may have been roun
 over-precise `0.10000000000000000001` would pass as `0.1`), so when the raw body holds any run
 of 16 or more digit characters (digits and a dot) it is decoded with the standard library's
 `json.loads(parse_float=Decimal)` instead, which keeps every literal. That slower path is only
-taken for such bodies (it may be triggered by a long digit run inside a string: still exact).
+taken for such bodies (it may be triggered by a long digit run inside a string: still exact),
+and only after orjson has accepted the body: json.loads alone lets through what orjson refuses
+(lone surrogates such as "\ud800", invalid UTF-8, NaN, a byte-order mark), so both paths
+refuse the same bodies.
 """
 
 import json
@@ -29,7 +32,15 @@ MAX_BATCH = 10_000
 _FLOAT_SAFE_DIGITS = 15
 _MAX_INT = 10**12
 _MAX_FLOAT = 1e12
-_NUMERIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# A numeric string: ASCII digits, optional sign, exponent and surrounding JSON whitespace (the
+# OpenAPI schema publishes the same pattern, `usage.serializers`).
+_SPACE = " \t\n\r"
+NUMERIC_TEXT = r"[ \t\n\r]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r]*"
+_NUMERIC = re.compile(NUMERIC_TEXT)
+METRIC_TYPE_MAX_LENGTH = 64  # Metric.metric_type (a test holds them equal)
+# The fields a record is read from (anything else in it is ignored).
+RECORD_FIELDS = ("metric_type", "quantity", "timestamp", "idempotency_key", "unique_key")
+BATCH_RECORD_FIELDS = (*RECORD_FIELDS, "date")
 
 
 # Digits and "." -> "1", every other byte -> "0": a run of 16 "1"s is a long digit run. Two C
@@ -42,8 +53,9 @@ def decode_body(raw: bytes):
     """The JSON body with every number exact (see the module docstring). Raises ValueError."""
     if b"\\u0000" in raw:
         raise ValueError("NUL characters (\\u0000) are not allowed.")
+    value = orjson.loads(raw)  # orjson.JSONDecodeError is a ValueError
     if _LONG_RUN not in raw.translate(_DIGIT_MAP):
-        return orjson.loads(raw)
+        return value
     return json.loads(raw, parse_float=Decimal)
 
 
@@ -99,8 +111,8 @@ def parse_quantity(value) -> Decimal:
     elif isinstance(value, Decimal):
         quantity = value
     elif isinstance(value, str):
-        text = value.strip()
-        if not _NUMERIC.fullmatch(text):
+        text = value.strip(_SPACE)
+        if not _NUMERIC.fullmatch(value):
             raise ValueError("Must be a number.")
         try:
             quantity = Decimal(text)
@@ -187,6 +199,8 @@ def parse_record(
     metric_type = record.get("metric_type")
     if not isinstance(metric_type, str) or not metric_type:
         errors["metric_type"] = ["This field is required and must be a string."]
+    elif len(metric_type) > METRIC_TYPE_MAX_LENGTH:
+        errors["metric_type"] = [f"May be at most {METRIC_TYPE_MAX_LENGTH} characters."]
     else:
         metric = catalog.get(metric_type)
         if metric is None:

@@ -16,37 +16,6 @@ SELECT tenant_id, metric_id, date_trunc('day', hour, 'UTC'), sum(sum_value), max
 """
 
 
-def backfill(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKFILL_SQL)
-        return
-    from datetime import UTC
-
-    hourly = apps.get_model("usage", "UsageHourly")
-    daily = apps.get_model("usage", "UsageDaily")
-    days = {}
-    for row in hourly.objects.order_by("tenant_id", "metric_id", "hour").iterator():
-        day = row.hour.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        key = (row.tenant_id, row.metric_id, day)
-        acc = days.get(key)
-        if acc is None:
-            days[key] = [row.sum_value, row.max_value, row.event_count, row.latest_at,
-                         row.latest_value]
-            continue
-        acc[0] += row.sum_value
-        acc[1] = max(acc[1], row.max_value)
-        acc[2] += row.event_count
-        acc[3], acc[4] = max((acc[3], acc[4]), (row.latest_at, row.latest_value))
-    daily.objects.bulk_create(
-        [
-            daily(tenant_id=t, metric_id=m, day=d, sum_value=s, max_value=mx, event_count=c,
-                  latest_at=la, latest_value=lv)
-            for (t, m, d), (s, mx, c, la, lv) in days.items()
-        ],
-        batch_size=100,
-    )
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -72,5 +41,5 @@ class Migration(migrations.Migration):
                 'db_table': 'usage_daily',
             },
         ),
-        migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.RunSQL(BACKFILL_SQL, migrations.RunSQL.noop),
     ]

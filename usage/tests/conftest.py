@@ -38,11 +38,3 @@ def subscribe(db):
 
 def iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-@pytest.fixture(params=["fast", "portable"])
-def usage_path(request, settings):
-    """Run a test on both ingestion/read paths: the PostgreSQL fast path and the portable (ORM)
-    path that SQLite uses, forced on PostgreSQL with `USAGE_PORTABLE_PATH`."""
-    settings.USAGE_PORTABLE_PATH = request.param == "portable"
-    return request.param

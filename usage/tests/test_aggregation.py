@@ -14,6 +14,7 @@ from subscriptions.models import Metric
 from subscriptions.tests.factories import TenantFactory
 from usage.catalog import CATALOG, metric_catalog_clear
 from usage.models import UsageEvent
+from usage.reconcile import usage_reconcile
 from usage.selectors import usage_totals, usage_totals_many
 from usage.services import usage_batch_record, usage_event_record
 from usage.validation import IngestContext, parse_record
@@ -85,7 +86,7 @@ def metrics(db):
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=events, period=bounds, extra_seconds=st.integers(0, 59))
-def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extra_seconds):
+def test_totals_equal_direct_aggregation(metrics, data, period, extra_seconds):
     _check_totals(data, period, extra_seconds, BASE + timedelta(hours=10))
 
 
@@ -95,15 +96,12 @@ def test_totals_equal_direct_aggregation(metrics, usage_path, data, period, extr
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=long_events, period=long_bounds, extra_seconds=st.integers(0, 59))
-def test_totals_across_days_equal_direct_aggregation(
-    metrics, usage_path, data, period, extra_seconds
-):
+def test_totals_across_days_equal_direct_aggregation(metrics, data, period, extra_seconds):
     """Periods over whole UTC days (daily rollups), partial days and edge hours."""
     _check_totals(data, period, extra_seconds, BASE + timedelta(hours=84))
 
 
-def _check_totals(data, period, extra_seconds, whole_end):
-    tenant = TenantFactory()
+def _ingest(tenant, data):
     ctx = IngestContext(now=NOW, lower_bound=None)
     batch = []
     for metric_type, quantity, offset, key, alone in data:
@@ -120,9 +118,19 @@ def _check_totals(data, period, extra_seconds, whole_end):
             batch.append(record)
     if batch:
         usage_batch_record(tenant_id=tenant.id, records=batch, catalog=CATALOG, now=NOW)
-    # Bounds that are not hour-aligned (seconds and microseconds off the hour).
+
+
+def _bounds(period, extra_seconds):
+    """Bounds that are not hour-aligned (seconds and microseconds off the hour)."""
     start = BASE + timedelta(seconds=period[0], microseconds=extra_seconds)
     end = BASE + timedelta(seconds=period[1] + extra_seconds, microseconds=1)
+    return start, end
+
+
+def _check_totals(data, period, extra_seconds, whole_end):
+    tenant = TenantFactory()
+    _ingest(tenant, data)
+    start, end = _bounds(period, extra_seconds)
     totals = usage_totals(tenant_id=tenant.id, start=start, end=end)
     expected = {}
     for metric_type in METRICS:
@@ -147,7 +155,70 @@ def _check_totals(data, period, extra_seconds, whole_end):
         }
 
 
-def test_reconcile_finds_no_difference_after_random_ingestion(metrics, usage_path, capsys):
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=long_events,
+    period=long_bounds,
+    extra_seconds=st.integers(0, 59),
+    split=st.integers(0, 40),
+    early=st.integers(0, 5 * 3600),
+)
+def test_totals_from_registered_boundaries_equal_direct_aggregation(
+    metrics, data, period, extra_seconds, split, early
+):
+    """The period's boundaries are registered while events arrive (some before, some after):
+    the edge rollups then stand for the partial edge hours (no raw event read), exactly, and an
+    older boundary in the same hours changes nothing."""
+    from usage.reconcile import _ceil_hour, _floor_hour
+    from usage.selectors import _totals
+    from usage.services import usage_boundaries_register
+
+    tenant = TenantFactory()
+    start, end = _bounds(period, extra_seconds)
+    _ingest(tenant, data[:split])
+    older = start - timedelta(seconds=early % 3600 + 1)  # maybe in the start's hour
+    usage_boundaries_register(tenant_id=tenant.id, boundaries=[start, end, older])
+    assert usage_boundaries_register(tenant_id=tenant.id, boundaries=[start, end]) == 0
+    _ingest(tenant, data[split:])
+    (totals,), (raw,) = _totals([(tenant.id, start, end)])
+    if _ceil_hour(start) < _floor_hour(end):  # a whole hour inside: both edges from rollups
+        assert raw == 0
+    assert totals == {m: v for m in METRICS if (v := _direct(tenant, m, start, end)) is not None}
+    assert usage_totals_many(requests=[(tenant.id, start, end)]) == [totals]
+    assert usage_reconcile(tenant_id=tenant.id) == []
+
+
+def test_a_read_of_many_raw_edge_events_registers_its_boundaries(metrics, monkeypatch):
+    from usage import selectors
+    from usage.models import UsageBoundary, UsageEdge
+
+    monkeypatch.setattr(selectors, "EDGE_RAW_LIMIT", 5)
+    tenant = TenantFactory()
+    start = BASE + timedelta(minutes=23, seconds=45)
+    end = start + timedelta(days=2)
+    data = [("h_sum", Decimal(n), 60 * n, "a", n % 2 == 0) for n in range(40)]  # 07:00-07:39
+    _ingest(tenant, data)
+    expected = {"h_sum": sum(Decimal(n) for n in range(24, 40))}
+    assert usage_totals(tenant_id=tenant.id, start=start, end=end) == expected
+    assert set(UsageBoundary.objects.values_list("boundary", flat=True)) == {start, end}
+    after = UsageEdge.objects.get(boundary=start, after=True)
+    assert (after.event_count, after.sum_value) == (16, expected["h_sum"])
+    assert UsageEdge.objects.get(boundary=start, after=False).event_count == 24
+    _ingest(tenant, [("h_sum", Decimal(100), 30 * 60, "a", True)])  # 07:30, after the start
+    _ingest(tenant, [("h_sum", Decimal(1000), 10 * 60, "a", False)])  # 07:10, before it
+    assert usage_totals(tenant_id=tenant.id, start=start, end=end) == {
+        "h_sum": expected["h_sum"] + 100
+    }
+    assert usage_reconcile(tenant_id=tenant.id) == []
+    UsageEdge.objects.filter(boundary=start, after=True).update(sum_value=0)
+    assert [d.kind for d in usage_reconcile(tenant_id=tenant.id)] == ["edge"]
+
+
+def test_reconcile_finds_no_difference_after_random_ingestion(metrics, capsys):
     import random
 
     rng = random.Random(5)
@@ -181,7 +252,7 @@ def test_reconcile_finds_no_difference_after_random_ingestion(metrics, usage_pat
     assert capsys.readouterr().out.strip() == "0 differences"
 
 
-def test_reconcile_reports_a_difference(metrics, usage_path, capsys):
+def test_reconcile_reports_a_difference(metrics, capsys):
     from usage.models import UsageHourly
 
     tenant = TenantFactory()
@@ -237,7 +308,7 @@ def _history_rows(tenant, metric_ids, *, hours_back: int):
     UsageHourlyUnique.objects.bulk_create(keys, batch_size=500)
 
 
-def test_history_outside_the_period_changes_nothing(metrics, usage_path):
+def test_history_outside_the_period_changes_nothing(metrics):
     """Rollups (hourly, daily, keys) of the same tenant and metrics before and after the period
     are not read: a year of history leaves every total of periods of any shape unchanged."""
     tenant = TenantFactory()
@@ -271,7 +342,7 @@ def test_history_outside_the_period_changes_nothing(metrics, usage_path):
         }
 
 
-def test_daily_rollups_are_maintained_on_both_ingestion_paths(metrics, usage_path):
+def test_daily_rollups_are_maintained_on_both_ingestion_paths(metrics):
     from usage.models import UsageDaily
 
     tenant = TenantFactory()
@@ -298,7 +369,7 @@ def test_daily_rollups_are_maintained_on_both_ingestion_paths(metrics, usage_pat
     assert rows[1].latest_at == times[2]
 
 
-def test_reconcile_reports_a_daily_difference(metrics, usage_path, capsys):
+def test_reconcile_reports_a_daily_difference(metrics, capsys):
     from usage.models import UsageDaily
 
     tenant = TenantFactory()
@@ -315,13 +386,11 @@ def test_reconcile_reports_a_daily_difference(metrics, usage_path, capsys):
     assert exit_info.value.code == 1 and "1 differences" in out and out.startswith("daily ")
 
 
-@pytest.mark.parametrize("vendor", ["postgresql", "sqlite"])
-def test_migration_builds_daily_rollups_from_hourly(metrics, vendor, capsys):
-    """The data migration (SQL on PostgreSQL, Python elsewhere) rebuilds what ingestion keeps."""
+def test_migration_builds_daily_rollups_from_hourly(metrics, capsys):
+    """The data migration's SQL rebuilds the daily rollups ingestion keeps."""
     import importlib
     import random
 
-    from django.apps import apps
     from django.db import connection
 
     from usage.models import UsageDaily
@@ -341,16 +410,8 @@ def test_migration_builds_daily_rollups_from_hourly(metrics, vendor, capsys):
     usage_batch_record(tenant_id=tenant.id, records=records, catalog=CATALOG, now=NOW)
     expected = sorted(UsageDaily.objects.values_list())
     UsageDaily.objects.all().delete()
-
-    class Editor:
-        def __init__(self):
-            self.connection = type("C", (), {"vendor": vendor})()
-
-        def execute(self, sql):
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-
-    migration.backfill(apps, Editor())
+    with connection.cursor() as cursor:
+        cursor.execute(migration.BACKFILL_SQL)
     assert sorted(UsageDaily.objects.values_list()) == expected
     call_command("usage_reconcile")
     assert capsys.readouterr().out.strip().endswith("0 differences")

@@ -1,6 +1,6 @@
 """POST usage/batch: all or nothing, duplicates counted, daily records placed."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,7 @@ import time_machine
 from usage.models import UsageEvent, UsageHourly
 from usage.tests.conftest import iso
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("usage_path")]
+pytestmark = pytest.mark.django_db
 
 
 def _rec(i, **extra):
@@ -88,20 +88,11 @@ def test_max_batch_is_accepted(tenant, tenant_admin_client):
     assert UsageHourly.objects.get().sum_value == Decimal(5000)
 
 
-def test_batch_that_fails_in_the_database_stores_nothing(
-    tenant, tenant_admin_client, monkeypatch, usage_path
-):
-    from usage import portable, services
+def test_batch_that_fails_in_the_database_stores_nothing(tenant, tenant_admin_client, monkeypatch):
+    from usage import sql
 
-    if usage_path == "fast":
-        broken = services._BATCH_SQL.replace("SELECT count(*) FROM ins", "SELECT 1/0 FROM ins")
-        monkeypatch.setattr(services, "_BATCH_SQL", broken)
-    else:
-
-        def broken(tenant_id, groups):
-            raise ZeroDivisionError  # after the events were inserted
-
-        monkeypatch.setattr(portable, "_apply_rollups", broken)
+    broken = sql.BATCH.replace("SELECT count(*) FROM ins", "SELECT 1/0 FROM ins")
+    monkeypatch.setattr(sql, "BATCH", broken)
     response = tenant_admin_client.post("usage/batch", {"records": [_rec(i) for i in range(10)]})
     assert response.status_code == 500
     assert UsageEvent.objects.count() == 0 and UsageHourly.objects.count() == 0
@@ -177,3 +168,19 @@ def test_batch_timestamps_and_exact_numbers(tenant, tenant_admin_client):
     hourly = UsageHourly.objects.get()
     assert hourly.sum_value == Decimal("0.3") and hourly.max_value == Decimal("0.2")
     assert hourly.latest_value == Decimal("0.2")  # equal timestamps: the largest value
+
+
+def test_batch_keeps_every_digit_and_instant(tenant, tenant_admin_client):
+    """The records travel to PostgreSQL as JSON text: quantities as their decimal literal,
+    instants with microseconds and offset, keys with any character."""
+    ts = datetime.now(UTC).replace(microsecond=123456) - timedelta(hours=2)
+    offset = ts.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    records = [
+        {"metric_type": "api_calls", "quantity": "999999999999.999999", "timestamp": offset,
+         "idempotency_key": 'k"\\é😀'},
+        {"metric_type": "storage_gb", "quantity": 1e-06, "timestamp": iso(ts)},
+    ]  # fmt: skip
+    assert tenant_admin_client.post("usage/batch", {"records": records}).status_code == 201
+    stored = dict(UsageEvent.objects.values_list("quantity", "timestamp"))
+    assert stored == {Decimal("999999999999.999999"): ts, Decimal("0.000001"): ts}
+    assert UsageEvent.objects.filter(idempotency_key='k"\\é😀').exists()

@@ -112,3 +112,31 @@ def test_a_late_event_waiting_on_a_period_close_is_refused_after_it(
         thread.join()
     assert answer["response"].status_code == 400, answer["response"].content
     assert not UsageEvent.objects.exists()
+
+
+def test_overlapping_batches_in_opposite_orders_never_fail(
+    transactional_db, make_tenant, token_for
+):
+    """Two batches of one tenant whose keys overlap in opposite orders: inserted in arrival
+    order they deadlock on usage_event's unique index (one answered 500); in key order, with
+    a retry on deadlock, every round stores each key once and both answer 2xx."""
+    tenant = make_tenant()
+    token = token_for("tenant_admin", tenant)
+    rounds, size = 6, 400
+    for r in range(rounds):
+        keys = [f"r{r}-k{j:04d}" for j in range(size)]
+
+        def post(i, keys=keys):
+            ordered = keys if i == 0 else keys[::-1]
+            records = [
+                {"metric_type": "api_calls", "quantity": 1, "idempotency_key": key}
+                for key in ordered
+            ]
+            response = BillingClient(token).post("usage/batch", {"records": records})
+            return response.status_code, response.json()
+
+        results = _race(2, post)
+        assert all(code in (200, 201) for code, _ in results), results
+        assert sum(body["accepted"] for _, body in results) == size
+    assert UsageEvent.objects.count() == rounds * size
+    assert UsageHourly.objects.get().event_count == rounds * size

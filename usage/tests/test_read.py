@@ -6,7 +6,7 @@ import pytest
 
 from usage.tests.conftest import iso
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("usage_path")]
+pytestmark = pytest.mark.django_db
 
 
 def _post(client, metric, quantity, ts=None, **extra):

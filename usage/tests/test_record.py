@@ -8,7 +8,7 @@ import pytest
 from usage.models import UsageEvent, UsageHourly
 from usage.tests.conftest import iso
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("usage_path")]
+pytestmark = pytest.mark.django_db
 
 
 def test_records_an_event_and_its_rollup(tenant, tenant_admin_client, subscribe):
@@ -283,3 +283,52 @@ def test_idempotency_key_header_replays(tenant, tenant_admin_client):
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
     assert UsageEvent.objects.count() == 1
+
+
+LONG_NUMBER = b"12345678901234567"  # 17 digits: the body takes the exact (json.loads) path
+
+
+@pytest.mark.parametrize("path", ["usage", "usage/batch"])
+@pytest.mark.parametrize("field", ["idempotency_key", "unique_key"])
+@pytest.mark.parametrize("long_number", [False, True])
+def test_lone_surrogates_are_refused_on_every_parsing_path(
+    tenant, tenant_admin_client, path, field, long_number
+):
+    record = b'{"metric_type": "api_calls", "quantity": 1, "%s": "a\\ud800b"' % field.encode()
+    record += b', "note": %s}' % LONG_NUMBER if long_number else b"}"
+    body = record if path == "usage" else b'{"records": [%s]}' % record
+    response = tenant_admin_client.raw.post(
+        f"/api/v1/billing/{path}", body, content_type="application/json"
+    )
+    assert response.status_code == 400, response.content
+    assert UsageEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\\udc00"}',  # a lone low surrogate
+        b'{"a": "\xed\xa0\x80"}',  # a surrogate encoded as UTF-8
+        b'{"a": "\xff"}',  # not UTF-8
+        b'\xef\xbb\xbf{"a": 1}',  # byte-order mark
+        b'{"a": NaN}',
+        b'{"a": Infinity}',
+        b'{"a": 1e400}',
+        b"[" * 2000 + b"]" * 2000,
+        b'{"a": 1} x',
+    ],
+)
+def test_both_decoders_refuse_the_same_bodies(raw):
+    from usage.validation import decode_body
+
+    for body in (raw, raw.replace(b"{", b'{"n": %s, ' % LONG_NUMBER, 1)):
+        with pytest.raises(ValueError):
+            decode_body(body)
+
+
+def test_valid_surrogate_pairs_pass_both_decoders():
+    from usage.validation import decode_body
+
+    body = b'{"k": "\\ud83d\\ude00", "n": %s}' % LONG_NUMBER
+    assert decode_body(body)["k"] == "\U0001f600"
+    assert decode_body(body.replace(LONG_NUMBER, b"1"))["k"] == "\U0001f600"
