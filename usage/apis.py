@@ -7,6 +7,7 @@ own tenant (ignored) and gets 404 for any other (it never learns whether that te
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 
 from billing_project.shared.api.permissions import principal_of
@@ -42,10 +43,7 @@ def _json_body(request) -> object:
     try:
         return decode_body(raw)
     except ValueError as exc:
-        raise ValidationFailed(
-            "Invalid input: malformed JSON.",
-            errors={"non_field_errors": [f"Malformed JSON: {exc}"]},
-        )
+        raise ParseError(f"Malformed JSON: {exc}") from exc
 
 
 def _require_object(body) -> dict:
