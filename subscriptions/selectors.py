@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from subscriptions.models import PaymentMethod, Plan, PlanMetric, Subscription, Tenant
+from subscriptions.models import Coupon, PaymentMethod, Plan, PlanMetric, Subscription, Tenant
 
 
 def plan_list(*, include_inactive: bool = False) -> QuerySet[Plan]:
@@ -20,6 +20,10 @@ def plan_by_id_or_slug(value) -> Plan | None:
         return plan_list(include_inactive=True).filter(pk=UUID(str(value))).first()
     except (TypeError, ValueError, AttributeError):
         return plan_list(include_inactive=True).filter(slug=str(value)).first()
+
+
+def coupon_list() -> QuerySet[Coupon]:
+    return Coupon.objects.order_by("-created_at", "id")
 
 
 def tenant_list(*, tenant_id=None) -> QuerySet[Tenant]:

@@ -1,5 +1,6 @@
 """Tenant field validation with pycountry (ISO codes) and python-stdnum (VAT ids)."""
 
+import re
 import zoneinfo
 from functools import lru_cache
 
@@ -57,3 +58,12 @@ def clean_vat_id(country: str, value: str) -> str:
         return vatin.validate(compact)
     except StdnumError as exc:
         raise ValueError(f"Invalid VAT id: {exc}.") from None
+
+
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")
+
+
+def clean_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("Letters, numbers, underscores or hyphens only.")
+    return value
