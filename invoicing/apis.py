@@ -60,7 +60,11 @@ def _month(value: str) -> tuple[datetime, datetime]:
 LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=InvoiceStatus.values),
     OpenApiParameter("tenant_id", OpenApiTypes.UUID, description="staff only"),
-    OpenApiParameter("period", str, description="YYYY-MM: invoices whose period overlaps it"),
+    OpenApiParameter(
+        "period",
+        {"type": "string", "pattern": r"^(?!9999-12)(?!0000)\d{4}-(0[1-9]|1[0-2])$"},
+        description="YYYY-MM: invoices whose period overlaps it",
+    ),
 ]
 
 

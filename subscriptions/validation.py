@@ -10,7 +10,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 
 @lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
+def timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
@@ -34,7 +34,7 @@ def clean_state(country: str, value: str) -> str:
 
 
 def clean_timezone(value: str) -> str:
-    if value not in _timezones():
+    if value not in timezones():
         raise ValueError("Must be an IANA timezone, e.g. UTC or Europe/Berlin.")
     return value
 

@@ -16,7 +16,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
-MAX_EXAMPLES = int(os.environ.get("ST_MAX_EXAMPLES", "3"))
+MAX_EXAMPLES = int(os.environ.get("ST_MAX_EXAMPLES", "5"))
 CHECKS = [
     "not_a_server_error",
     "status_code_conformance",

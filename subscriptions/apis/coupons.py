@@ -9,7 +9,11 @@ from billing_project.shared.api.views import BillingGenericAPIView
 from billing_project.shared.clock import utcnow
 from subscriptions import selectors
 from subscriptions.models import Coupon
-from subscriptions.serializers.coupons import CouponCreateSerializer, CouponSerializer
+from subscriptions.serializers.coupons import (
+    COUPON_CREATE_REQUEST,
+    CouponCreateSerializer,
+    CouponSerializer,
+)
 from subscriptions.services import coupons
 
 
@@ -23,7 +27,7 @@ class CouponListCreateApi(BillingGenericAPIView):
         page = self.paginate_queryset(selectors.coupon_list())
         return self.get_paginated_response(CouponSerializer(page, many=True).data)
 
-    @extend_schema(request=CouponCreateSerializer, responses={201: CouponSerializer})
+    @extend_schema(request=COUPON_CREATE_REQUEST, responses={201: CouponSerializer})
     def post(self, request):
         serializer = CouponCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

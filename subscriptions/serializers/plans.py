@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from billing_project.shared.api.fields import StrictCharField, StrictSlugField
 from subscriptions.models import Plan
+from subscriptions.serializers.fields import CurrencyField, QuantityField
 
 
 def plain_number(value: Decimal):
@@ -19,10 +20,8 @@ def plain_number(value: Decimal):
 
 class PlanMetricInputSerializer(serializers.Serializer):
     metric_type = StrictCharField(max_length=64)
-    limit = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal(0))
-    unit_price_cents = serializers.DecimalField(
-        max_digits=20, decimal_places=6, min_value=Decimal(0)
-    )
+    limit = QuantityField(max_digits=20, decimal_places=6, min_value=Decimal(0))
+    unit_price_cents = QuantityField(max_digits=20, decimal_places=6, min_value=Decimal(0))
 
 
 class PlanCreateSerializer(serializers.Serializer):
@@ -30,7 +29,7 @@ class PlanCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100)
     description = StrictCharField(required=False, allow_blank=True, default="")
     amount = serializers.IntegerField(min_value=0, max_value=10**12)
-    currency = StrictCharField(max_length=3, default="usd")
+    currency = CurrencyField(max_length=3, default="usd")
     interval = serializers.ChoiceField(choices=["month"], default="month")
     trial_period_days = serializers.IntegerField(min_value=0, max_value=730, default=0)
     metrics = PlanMetricInputSerializer(many=True, required=False, default=list)

@@ -5,12 +5,13 @@ from rest_framework import serializers
 from billing_project.shared.api.fields import StrictCharField, StrictEmailField
 from subscriptions.models import Tenant
 from subscriptions.models.tenants import PaymentTerms, ServiceLevel, TenantStatus
+from subscriptions.serializers.fields import CountryField, CurrencyField, TimezoneField
 
 
 class TenantCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=200)
     email = StrictEmailField(max_length=254)
-    country = StrictCharField(max_length=2, min_length=2)
+    country = CountryField(max_length=2, min_length=2)
     state = StrictCharField(max_length=10, required=False, allow_blank=True, allow_null=True)
     postal_code = StrictCharField(max_length=20, required=False, allow_blank=True, allow_null=True)
     address_line1 = StrictCharField(
@@ -18,8 +19,8 @@ class TenantCreateSerializer(serializers.Serializer):
     )
     city = StrictCharField(max_length=100, required=False, allow_blank=True, allow_null=True)
     vat_id = StrictCharField(max_length=32, required=False, allow_blank=True, allow_null=True)
-    timezone = StrictCharField(max_length=64, required=False, allow_null=True)
-    currency = StrictCharField(max_length=3, required=False, allow_null=True)
+    timezone = TimezoneField(max_length=64, required=False, allow_null=True)
+    currency = CurrencyField(max_length=3, required=False, allow_null=True)
     payment_terms = serializers.ChoiceField(
         choices=PaymentTerms.choices, required=False, allow_null=True
     )
@@ -37,7 +38,7 @@ class TenantCreateSerializer(serializers.Serializer):
 class TenantUpdateSerializer(TenantCreateSerializer):
     name = StrictCharField(max_length=200, required=False)
     email = StrictEmailField(max_length=254, required=False)
-    country = StrictCharField(max_length=2, min_length=2, required=False)
+    country = CountryField(max_length=2, min_length=2, required=False)
     status = serializers.ChoiceField(choices=TenantStatus.choices, required=False)
     service_level = serializers.ChoiceField(choices=ServiceLevel.choices, required=False)
 
