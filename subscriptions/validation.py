@@ -27,6 +27,10 @@ def clean_state(country: str, value: str) -> str:
         return ""
     if code.startswith(f"{country}-"):
         code = code[len(country) + 1 :]
+    # ISO 3166-2 subdivision codes are 1-3 characters after the country (the column holds 3),
+    # also for countries pycountry lists no subdivisions for.
+    if len(code) > 3:
+        raise ValueError(f"Unknown subdivision {code!r} for country {country}.")
     subdivisions = pycountry.subdivisions.get(country_code=country) or []
     if subdivisions and not any(s.code == f"{country}-{code}" for s in subdivisions):
         raise ValueError(f"Unknown subdivision {code!r} for country {country}.")

@@ -119,3 +119,20 @@ def test_custom_invoice_body_found_by_schemathesis_is_a_400(staff_client, seeded
     assert created.status_code == 400, created.content
     patched = staff_client.patch(f"invoices/{seeded['path.invoice_id']}", FOUND_500_BODY)
     assert patched.status_code in (400, 409), patched.content
+
+
+def test_long_state_for_a_country_without_subdivisions_is_a_400(staff_client):
+    # Found by schemathesis: AX lists no subdivisions, and "CHANGES" overflowed the 3-char column.
+    body = {"name": "Aland Oy", "email": "billing@aland.example", "country": "AX"}
+    response = staff_client.post("tenants", {**body, "state": "changes"})
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"].keys() == {"state"}
+    assert staff_client.post("tenants", {**body, "state": "AB"}).status_code == 201
+
+
+def test_patch_invoice_with_a_partial_line_is_a_400(staff_client, seeded):
+    # Found by schemathesis: a PATCH's line without a description was a KeyError (500).
+    response = staff_client.patch(
+        f"invoices/{seeded['path.invoice_id']}", {"line_items": [{"quantity": "1"}]}
+    )
+    assert response.status_code == 400, response.content

@@ -27,7 +27,11 @@ class CouponListCreateApi(BillingGenericAPIView):
         page = self.paginate_queryset(selectors.coupon_list())
         return self.get_paginated_response(CouponSerializer(page, many=True).data)
 
-    @extend_schema(request=COUPON_CREATE_REQUEST, responses={201: CouponSerializer})
+    @extend_schema(
+        request=COUPON_CREATE_REQUEST,
+        responses={201: CouponSerializer},
+        description="Staff. `expires_at` is in the future; a taken code is 409 `coupon_exists`.",
+    )
     def post(self, request):
         serializer = CouponCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -27,7 +27,15 @@ class PlanListCreateApi(BillingGenericAPIView):
         page = self.paginate_queryset(selectors.plan_list())
         return self.get_paginated_response(PlanSerializer(page, many=True).data)
 
-    @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer})
+    @extend_schema(
+        request=PlanCreateSerializer,
+        responses={201: PlanSerializer},
+        description=(
+            "Staff. Each `metrics[].metric_type` names an existing metric (those of `GET plans`), "
+            "at most once; a taken slug is 409 `plan_exists`. `metrics` may also be a mapping "
+            "`{metric_type: {limit, unit_price_cents}}`."
+        ),
+    )
     def post(self, request):
         serializer = PlanCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

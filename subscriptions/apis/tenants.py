@@ -35,7 +35,14 @@ class TenantListCreateApi(BillingGenericAPIView):
         page = self.paginate_queryset(selectors.tenant_list(tenant_id=tenant_id))
         return self.get_paginated_response(TenantSerializer(page, many=True).data)
 
-    @extend_schema(request=TenantCreateSerializer, responses={201: TenantSerializer})
+    @extend_schema(
+        request=TenantCreateSerializer,
+        responses={201: TenantSerializer},
+        description=(
+            "Staff. `state` must be a subdivision of `country` (ISO 3166-2), `vat_id` a valid "
+            "VAT number (format and checksum) and `parent_id` a tenant that is not itself a child."
+        ),
+    )
     def post(self, request):
         serializer = TenantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -56,7 +63,17 @@ class TenantDetailApi(BillingGenericAPIView):
     def get(self, request, tenant_id):
         return Response(TenantSerializer(self._tenant(request, tenant_id)).data)
 
-    @extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer)
+    @extend_schema(
+        request=TenantUpdateSerializer,
+        responses=TenantSerializer,
+        description=(
+            "Staff may change every field; a tenant_admin only email, address_line1, city, "
+            "country, state, postal_code and vat_id (others: 400); a tenant_member none (403). "
+            "The currency cannot change while the tenant has a live subscription: 409 "
+            "`currency_locked`. `state` must be a subdivision of `country` (ISO 3166-2) and "
+            "`vat_id` a valid VAT number (format and checksum)."
+        ),
+    )
     def patch(self, request, tenant_id):
         tenant = self._tenant(request, tenant_id)
         principal = principal_of(request)
