@@ -300,7 +300,7 @@ class TrialingFilter(admin.SimpleListFilter):
         if self.value() == "trialing":
             return queryset.filter(status="trialing")
         if self.value() == "cancelling":
-            return queryset.filter(cancel_at_period_end=True).exclude(status="cancelled")
+            return queryset.live().filter(cancel_at_period_end=True)
         if self.value() == "pending_downgrade":
             return queryset.filter(pending_plan__isnull=False)
         return queryset

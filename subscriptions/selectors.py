@@ -35,11 +35,11 @@ def subscription_live_for_tenant(*, tenant_id) -> Subscription | None:
     """The tenant's one live (not cancelled) subscription, with its plan and plan metrics."""
 
     return (
-        Subscription.objects.select_related("plan", "tenant", "pending_plan")
+        Subscription.objects.live()
+        .select_related("plan", "tenant", "pending_plan")
         .prefetch_related(
             Prefetch("plan__plan_metrics", queryset=PlanMetric.objects.select_related("metric"))
         )
-        .exclude(status="cancelled")
         .filter(tenant_id=tenant_id)
         .first()
     )
