@@ -1,7 +1,12 @@
 """Composes every app's urls under /api/v1/billing/."""
 
+from pathlib import Path
+
+import drf_spectacular_sidecar
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing_project.shared.api.health import health
@@ -15,7 +20,17 @@ api_patterns = [
     path("", include("usage.urls")),
 ]
 
+# The docs' Swagger UI files (drf-spectacular-sidecar), served by the app itself so /docs/ works
+# offline and under gunicorn without collectstatic or a web server in front (read-only files of
+# an installed package; `serve` refuses paths outside the folder).
+SIDECAR_STATIC = Path(drf_spectacular_sidecar.__file__).parent / "static/drf_spectacular_sidecar"
+
 urlpatterns = [
+    re_path(
+        rf"^{settings.STATIC_URL.lstrip('/')}drf_spectacular_sidecar/(?P<path>.+)$",
+        serve,
+        {"document_root": SIDECAR_STATIC},
+    ),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
     path("api/v1/billing/", include(api_patterns)),

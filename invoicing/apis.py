@@ -60,7 +60,11 @@ def _month(value: str) -> tuple[datetime, datetime]:
 LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=InvoiceStatus.values),
     OpenApiParameter("tenant_id", OpenApiTypes.UUID, description="staff only"),
-    OpenApiParameter("period", str, description="YYYY-MM: invoices whose period overlaps it"),
+    OpenApiParameter(
+        "period",
+        {"type": "string", "pattern": r"^(?!9999-12)(?!0000)\d{4}-(0[1-9]|1[0-2])$"},
+        description="YYYY-MM: invoices whose period overlaps it",
+    ),
 ]
 
 
@@ -138,7 +142,9 @@ class InvoiceDetailApi(BillingGenericAPIView):
     @extend_schema(request=CustomInvoiceUpdateSerializer, responses=InvoiceSerializer)
     def patch(self, request, invoice_id):
         invoice = _scoped_invoice(request, invoice_id)
-        serializer = CustomInvoiceUpdateSerializer(data=request.data, partial=True)
+        # Not partial: every field is optional already, and a given line must be whole (partial
+        # would reach into the lines and let a line without its description through: a 500).
+        serializer = CustomInvoiceUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         custom.invoice_draft_update(
             invoice_id=invoice.pk, data=serializer.to_service_data(), now=utcnow()

@@ -144,7 +144,10 @@ class CustomInvoiceUpdateSerializer(serializers.Serializer):
     billing_period = BillingPeriodSerializer(required=False, allow_null=True)
     line_items = CustomLineSerializer(many=True, required=False, allow_empty=True)
     due_date = serializers.DateTimeField(required=False, allow_null=True)
-    custom_fields = CustomFieldSerializer(many=True, required=False, allow_null=True)
+    # A ListField: `many=True, allow_null=True` would let null items through too (a 500 below).
+    custom_fields = serializers.ListField(
+        child=CustomFieldSerializer(), required=False, allow_null=True
+    )
     notes = StrictCharField(required=False, allow_blank=True, allow_null=True)
     currency = StrictCharField(max_length=3, required=False, allow_null=True)
 

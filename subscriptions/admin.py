@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError
@@ -14,12 +15,50 @@ from subscriptions.models import (
     SubscriptionChange,
     Tenant,
 )
+from subscriptions.services import catalog, coupons, tenants
 from subscriptions.services.subscriptions import subscription_cancel, subscription_reactivate
 from subscriptions.services.tokens import api_token_create, api_token_revoke
 
 
+class ServiceAdmin(admin.ModelAdmin):
+    """Saves go through the same services as the API. A refusal (BillingError) rolls the whole
+    save back (the admin's own transaction) and comes back as an error message on the form."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BillingError as exc:
+            detail = "; ".join(
+                f"{field}: {' '.join(map(str, problems))}"
+                for field, problems in (exc.errors or {}).items()
+            )
+            self.message_user(request, f"{exc.message} {detail}".strip(), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @staticmethod
+    def changed(form, names) -> dict:
+        return {name: form.cleaned_data[name] for name in form.changed_data if name in names}
+
+
+TENANT_CREATE_FIELDS = (
+    "name",
+    "email",
+    "country",
+    "state",
+    "postal_code",
+    "address_line1",
+    "city",
+    "vat_id",
+    "timezone",
+    "currency",
+    "payment_terms",
+    "tax_exempt",
+    "tax_exempt_reason",
+)
+
+
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ServiceAdmin):
     list_display = (
         "name",
         "email",
@@ -36,12 +75,37 @@ class TenantAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "stripe_customer_id", "created_at", "updated_at")
     date_hierarchy = "created_at"
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and tenants.tenant_currency_locked(tenant=obj):
+            fields += ("currency",)
+        return fields
+
     def save_model(self, request, obj, form, change):
         now = utcnow()
-        obj.updated_at = now
-        if not change:
-            obj.created_at = now
-        super().save_model(request, obj, form, change)
+        data = {
+            name: form.cleaned_data[name]
+            for name in tenants.STAFF_FIELDS | {"parent"}
+            if name in form.cleaned_data
+        }
+        if "parent" in data:
+            parent = data.pop("parent")
+            data["parent_id"] = parent.pk if parent else None
+        if change:
+            changed = {n for n in form.changed_data if n in form.cleaned_data}
+            changed = {"parent_id" if n == "parent" else n for n in changed}
+            fields = {n: v for n, v in data.items() if n in changed}
+            tenant = tenants.tenant_update(
+                tenant=obj, fields=fields, allowed=tenants.STAFF_FIELDS, now=now
+            )
+        else:
+            created = {n: data[n] for n in TENANT_CREATE_FIELDS if n in data}
+            tenant = tenants.tenant_create(**created, parent_id=data.get("parent_id"), now=now)
+            rest = {n: data[n] for n in ("status", "service_level") if n in data}
+            tenant = tenants.tenant_update(
+                tenant=tenant, fields=rest, allowed=tenants.STAFF_FIELDS, now=now
+            )
+        obj.pk, obj._state.adding = tenant.pk, False
 
 
 @admin.register(ApiToken)
@@ -92,23 +156,95 @@ class ApiTokenAdmin(admin.ModelAdmin):
         messages.success(request, f"Revoked {queryset.count()} token(s).")
 
 
+METRIC_FIELDS = ("metric_type", "name", "unit", "aggregation")
+
+
 @admin.register(Metric)
-class MetricAdmin(admin.ModelAdmin):
+class MetricAdmin(ServiceAdmin):
     list_display = ("metric_type", "name", "unit", "aggregation")
     search_fields = ("metric_type", "name")
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and catalog.metric_in_use(metric=obj):
+            return ("metric_type", "aggregation")
+        return ()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            metric = catalog.metric_update(metric=obj, fields=self.changed(form, METRIC_FIELDS))
+        else:
+            metric = catalog.metric_create(
+                **{n: form.cleaned_data[n] for n in METRIC_FIELDS if n in form.cleaned_data}
+            )
+        obj.pk, obj._state.adding = metric.pk, False
+
 
 class PlanMetricInline(admin.TabularInline):
+    """Read-only once the plan is in use; otherwise saved with the plan through `plan_update`."""
+
     model = PlanMetric
     extra = 0
 
+    def _editable(self, obj) -> bool:
+        return obj is None or not catalog.plan_in_use(plan=obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(obj) and super().has_delete_permission(request, obj)
+
+
+PLAN_FIELDS = catalog.PLAN_PRICED_FIELDS + catalog.PLAN_EDITABLE_FIELDS
+
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ServiceAdmin):
     list_display = ("slug", "name", "amount", "currency", "interval", "trial_period_days", "active")
     list_filter = ("active", "currency")
     search_fields = ("slug", "name")
     inlines = [PlanMetricInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        if catalog.plan_in_use(plan=obj):
+            return ("slug", *catalog.PLAN_PRICED_FIELDS)
+        return ("slug",)
+
+    def save_model(self, request, obj, form, change):
+        """Saved with its metrics in `save_related`, through one service call."""
+
+    def save_related(self, request, form, formsets, change):
+        metrics = None
+        for formset in formsets:
+            # What the admin's change message reads; the service saved the rows.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            if formset.model is PlanMetric and (formset.has_changed() or not change):
+                metrics = [
+                    {
+                        "metric_type": f.cleaned_data["metric"].metric_type,
+                        "limit": f.cleaned_data["included_quantity"],
+                        "unit_price_cents": f.cleaned_data["overage_unit_price"],
+                    }
+                    for f in formset.forms
+                    if f.cleaned_data.get("metric") and not f.cleaned_data.get("DELETE")
+                ]
+        obj = form.instance
+        if change:
+            catalog.plan_update(plan=obj, fields=self.changed(form, PLAN_FIELDS), metrics=metrics)
+        else:
+            data = {n: form.cleaned_data[n] for n in PLAN_FIELDS if n in form.cleaned_data}
+            active = data.pop("active", True)
+            plan = catalog.plan_create(
+                slug=form.cleaned_data["slug"], **data, metrics=metrics or []
+            )
+            if not active:
+                catalog.plan_update(plan=plan, fields={"active": False})
+            obj.pk, obj._state.adding = plan.pk, False
 
 
 @admin.register(PaymentMethod)
@@ -164,7 +300,7 @@ class TrialingFilter(admin.SimpleListFilter):
         if self.value() == "trialing":
             return queryset.filter(status="trialing")
         if self.value() == "cancelling":
-            return queryset.filter(cancel_at_period_end=True).exclude(status="cancelled")
+            return queryset.live().filter(cancel_at_period_end=True)
         if self.value() == "pending_downgrade":
             return queryset.filter(pending_plan__isnull=False)
         return queryset
@@ -222,8 +358,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
             messages.success(request, f"Updated {done} subscription(s).")
 
 
+COUPON_FIELDS = coupons.COUPON_TERM_FIELDS + coupons.COUPON_EDITABLE_FIELDS
+
+
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(ServiceAdmin):
     list_display = (
         "code",
         "percent_off",
@@ -239,10 +378,25 @@ class CouponAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
     readonly_fields = ("times_redeemed", "created_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and coupons.coupon_redeemed(coupon=obj):
+            fields += coupons.COUPON_TERM_FIELDS
+        return fields
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_at = utcnow()
-        super().save_model(request, obj, form, change)
+        now = utcnow()
+        if change:
+            coupon = coupons.coupon_update(
+                coupon=obj, fields=self.changed(form, COUPON_FIELDS), now=now
+            )
+        else:
+            data = {n: form.cleaned_data[n] for n in COUPON_FIELDS if n in form.cleaned_data}
+            active = data.pop("active", True)
+            coupon = coupons.coupon_create(**data, now=now)
+            if not active:
+                coupon = coupons.coupon_update(coupon=coupon, fields={"active": False}, now=now)
+        obj.pk, obj._state.adding = coupon.pk, False
 
 
 @admin.register(CouponRedemption)

@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
-from subscriptions.models import PaymentMethod, Plan, PlanMetric, Subscription, Tenant
+from subscriptions.models import Coupon, PaymentMethod, Plan, PlanMetric, Subscription, Tenant
 
 
 def plan_list(*, include_inactive: bool = False) -> QuerySet[Plan]:
@@ -22,6 +22,10 @@ def plan_by_id_or_slug(value) -> Plan | None:
         return plan_list(include_inactive=True).filter(slug=str(value)).first()
 
 
+def coupon_list() -> QuerySet[Coupon]:
+    return Coupon.objects.order_by("-created_at", "id")
+
+
 def tenant_list(*, tenant_id=None) -> QuerySet[Tenant]:
     tenants = Tenant.objects.all()
     return tenants.filter(pk=tenant_id) if tenant_id else tenants
@@ -31,11 +35,11 @@ def subscription_live_for_tenant(*, tenant_id) -> Subscription | None:
     """The tenant's one live (not cancelled) subscription, with its plan and plan metrics."""
 
     return (
-        Subscription.objects.select_related("plan", "tenant", "pending_plan")
+        Subscription.objects.live()
+        .select_related("plan", "tenant", "pending_plan")
         .prefetch_related(
             Prefetch("plan__plan_metrics", queryset=PlanMetric.objects.select_related("metric"))
         )
-        .exclude(status="cancelled")
         .filter(tenant_id=tenant_id)
         .first()
     )

@@ -1,22 +1,20 @@
-"""HTTP for subscriptions and coupons."""
+"""HTTP for subscriptions."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from billing_project.shared.api.permissions import IsStaff, ReadAnyWriteAdmin, principal_of
+from billing_project.shared.api.permissions import ReadAnyWriteAdmin, principal_of
 from billing_project.shared.api.views import BillingGenericAPIView, parse_uuid, tenant_scope
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import NotFound, ValidationFailed
 from subscriptions import selectors
-from subscriptions.models import Coupon, Subscription
+from subscriptions.models import Subscription
 from subscriptions.models.subscriptions import SubscriptionStatus
 from subscriptions.services import coupons as coupon_services
 from subscriptions.services import subscriptions as services
 from subscriptions.services.tenants import tenant_get
 from subscriptions.subscription_serializers import (
-    CouponCreateSerializer,
-    CouponSerializer,
     SubscriptionChangeResultSerializer,
     SubscriptionCreateSerializer,
     SubscriptionSerializer,
@@ -189,21 +187,3 @@ class SubscriptionReactivateApi(BillingGenericAPIView):
         )
         sub = selectors.subscription_get(subscription_id=sub.pk)
         return Response(SubscriptionSerializer(sub).data)
-
-
-class CouponListCreateApi(BillingGenericAPIView):
-    permission_classes = [IsStaff]
-    serializer_class = CouponSerializer
-    queryset = Coupon.objects.none()
-
-    @extend_schema(operation_id="coupons_list", responses=CouponSerializer(many=True))
-    def get(self, request):
-        page = self.paginate_queryset(Coupon.objects.order_by("-created_at", "id"))
-        return self.get_paginated_response(CouponSerializer(page, many=True).data)
-
-    @extend_schema(request=CouponCreateSerializer, responses={201: CouponSerializer})
-    def post(self, request):
-        serializer = CouponCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        coupon = coupon_services.coupon_create(**serializer.validated_data, now=utcnow())
-        return Response(CouponSerializer(coupon).data, status=status.HTTP_201_CREATED)

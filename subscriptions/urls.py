@@ -1,12 +1,13 @@
 from django.urls import path
 
-from subscriptions import apis, payment_method_apis, subscription_apis
+from subscriptions import subscription_apis
+from subscriptions.apis import coupons, payment_methods, plans, tenants
 
 urlpatterns = [
-    path("tenants", apis.TenantListCreateApi.as_view(), name="tenants"),
-    path("tenants/<str:tenant_id>", apis.TenantDetailApi.as_view(), name="tenant-detail"),
-    path("plans", apis.PlanListCreateApi.as_view(), name="plans"),
-    path("plans/<str:plan_id>", apis.PlanDetailApi.as_view(), name="plan-detail"),
+    path("tenants", tenants.TenantListCreateApi.as_view(), name="tenants"),
+    path("tenants/<str:tenant_id>", tenants.TenantDetailApi.as_view(), name="tenant-detail"),
+    path("plans", plans.PlanListCreateApi.as_view(), name="plans"),
+    path("plans/<str:plan_id>", plans.PlanDetailApi.as_view(), name="plan-detail"),
     # `subscriptions` and `subscriptions/<id>` (create, change plan) are routed in invoicing.urls:
     # they bill as they act (a use case of invoicing).
     path(
@@ -14,20 +15,20 @@ urlpatterns = [
         subscription_apis.SubscriptionReactivateApi.as_view(),
         name="subscription-reactivate",
     ),
-    path("coupons", subscription_apis.CouponListCreateApi.as_view(), name="coupons"),
+    path("coupons", coupons.CouponListCreateApi.as_view(), name="coupons"),
     path(
         "payment-methods",
-        payment_method_apis.PaymentMethodListCreateApi.as_view(),
+        payment_methods.PaymentMethodListCreateApi.as_view(),
         name="payment-methods",
     ),
     path(
         "payment-methods/<str:payment_method_id>",
-        payment_method_apis.PaymentMethodDetailApi.as_view(),
+        payment_methods.PaymentMethodDetailApi.as_view(),
         name="payment-method-detail",
     ),
     path(
         "payment-methods/<str:payment_method_id>/default",
-        payment_method_apis.PaymentMethodDefaultApi.as_view(),
+        payment_methods.PaymentMethodDefaultApi.as_view(),
         name="payment-method-default",
     ),
 ]

@@ -1,5 +1,6 @@
 """Tenant field validation with pycountry (ISO codes) and python-stdnum (VAT ids)."""
 
+import re
 import zoneinfo
 from functools import lru_cache
 
@@ -9,7 +10,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 
 @lru_cache(maxsize=1)
-def _timezones() -> frozenset[str]:
+def timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
@@ -26,6 +27,10 @@ def clean_state(country: str, value: str) -> str:
         return ""
     if code.startswith(f"{country}-"):
         code = code[len(country) + 1 :]
+    # ISO 3166-2 subdivision codes are 1-3 characters after the country (the column holds 3),
+    # also for countries pycountry lists no subdivisions for.
+    if len(code) > 3:
+        raise ValueError(f"Unknown subdivision {code!r} for country {country}.")
     subdivisions = pycountry.subdivisions.get(country_code=country) or []
     if subdivisions and not any(s.code == f"{country}-{code}" for s in subdivisions):
         raise ValueError(f"Unknown subdivision {code!r} for country {country}.")
@@ -33,7 +38,7 @@ def clean_state(country: str, value: str) -> str:
 
 
 def clean_timezone(value: str) -> str:
-    if value not in _timezones():
+    if value not in timezones():
         raise ValueError("Must be an IANA timezone, e.g. UTC or Europe/Berlin.")
     return value
 
@@ -57,3 +62,12 @@ def clean_vat_id(country: str, value: str) -> str:
         return vatin.validate(compact)
     except StdnumError as exc:
         raise ValueError(f"Invalid VAT id: {exc}.") from None
+
+
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")
+
+
+def clean_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("Letters, numbers, underscores or hyphens only.")
+    return value

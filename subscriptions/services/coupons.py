@@ -150,3 +150,81 @@ def _terms_for_period(redemption: CouponRedemption | None, period_index: int) ->
         if since >= 0 and coupon_applies(terms=terms, periods_since_redemption=since)
         else None
     )
+
+
+COUPON_TERM_FIELDS = (
+    "code",
+    "percent_off",
+    "amount_off",
+    "currency",
+    "duration",
+    "duration_in_months",
+)
+COUPON_EDITABLE_FIELDS = ("name", "max_redemptions", "expires_at", "active")
+
+
+def coupon_redeemed(*, coupon: Coupon) -> bool:
+    return coupon.times_redeemed > 0 or CouponRedemption.objects.filter(coupon=coupon).exists()
+
+
+def coupon_update(*, coupon: Coupon, fields: dict, now: datetime) -> Coupon:
+    """Change a coupon. Its code and terms are fixed once it has been redeemed (redemptions
+    price periods by them); name, cap, expiry and `active` may change."""
+    unknown = sorted(set(fields) - set(COUPON_TERM_FIELDS) - set(COUPON_EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            f"These fields may not be changed: {', '.join(unknown)}.",
+            errors={name: ["This field may not be changed."] for name in unknown},
+        )
+    with transaction.atomic():
+        coupon = Coupon.objects.select_for_update().get(pk=coupon.pk)
+        terms = {n for n in COUPON_TERM_FIELDS if n in fields and fields[n] != getattr(coupon, n)}
+        if terms and coupon_redeemed(coupon=coupon):
+            raise Conflict(
+                "The coupon has been redeemed: its code and terms are fixed.",
+                code="coupon_redeemed",
+            )
+        merged = {n: fields.get(n, getattr(coupon, n)) for n in COUPON_TERM_FIELDS}
+        errors: dict[str, list[str]] = {}
+        merged["code"] = (merged["code"] or "").strip()
+        if not merged["code"]:
+            errors["code"] = ["This field may not be blank."]
+        currency = merged["currency"] or ""
+        if merged["amount_off"] is None:
+            currency = ""
+        elif currency:
+            try:
+                currency = validation.clean_currency(currency)
+            except ValueError as exc:
+                errors["currency"] = [str(exc)]
+        else:
+            currency = "usd"
+        merged["currency"] = currency
+        if fields.get("expires_at") is not None and fields["expires_at"] <= now:
+            errors["expires_at"] = ["Must be in the future."]
+        cap = fields.get("max_redemptions", coupon.max_redemptions)
+        if cap is not None and cap < coupon.times_redeemed:
+            errors["max_redemptions"] = [f"Already redeemed {coupon.times_redeemed} times."]
+        try:
+            CouponTerms(
+                percent_off=merged["percent_off"],
+                amount_off=merged["amount_off"],
+                currency=currency or None,
+                duration=merged["duration"],
+                duration_in_months=merged["duration_in_months"],
+            )
+        except (TypeError, ValueError) as exc:
+            errors.setdefault("non_field_errors", []).append(str(exc))
+        if errors:
+            first = next(iter(errors))
+            raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
+        for name, value in {**fields, **merged}.items():
+            setattr(coupon, name, value)
+        try:
+            with transaction.atomic():
+                coupon.save()
+        except IntegrityError:
+            raise Conflict(
+                f"A coupon with code {coupon.code!r} exists.", code="coupon_exists"
+            ) from None
+    return coupon

@@ -120,7 +120,7 @@ def subscription_create(
     try:
         with transaction.atomic():
             Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-            if Subscription.objects.filter(tenant=tenant).exclude(status="cancelled").exists():
+            if Subscription.objects.live().filter(tenant=tenant).exists():
                 raise Conflict(
                     "The tenant already has a live subscription.", code="subscription_exists"
                 )
@@ -396,9 +396,9 @@ def subscriptions_lock_due(*, subscription_ids, now: datetime) -> list:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("subscriptions_lock_due must run inside a transaction")
     return list(
-        Subscription.objects.select_for_update(skip_locked=True)
+        Subscription.objects.live()
+        .select_for_update(skip_locked=True)
         .filter(pk__in=subscription_ids, current_period_end__lte=now)
-        .exclude(status=SubscriptionStatus.CANCELLED)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -8,9 +8,14 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from billing_project.shared import stripe_gateway
-from billing_project.shared.errors import DependencyUnavailable, NotFound, ValidationFailed
+from billing_project.shared.errors import (
+    Conflict,
+    DependencyUnavailable,
+    NotFound,
+    ValidationFailed,
+)
 from subscriptions import validation
-from subscriptions.models import Tenant
+from subscriptions.models import Subscription, Tenant
 from subscriptions.models.tenants import PaymentTerms
 
 TENANT_ADMIN_FIELDS = frozenset(
@@ -174,11 +179,24 @@ def tenant_update(*, tenant: Tenant, fields: dict, allowed: frozenset[str], now:
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         cleaned = _clean(fields, current=tenant)
+        if cleaned.get("currency", tenant.currency) != tenant.currency and tenant_currency_locked(
+            tenant=tenant
+        ):
+            # Invoices take the currency of the priced terms; a live subscription's terms were
+            # priced in this one.
+            raise Conflict(
+                "The currency cannot change while the tenant has a live subscription.",
+                code="currency_locked",
+            )
         for name, value in cleaned.items():
             setattr(tenant, name, value)
         tenant.updated_at = now
         tenant.save()
     return tenant
+
+
+def tenant_currency_locked(*, tenant: Tenant) -> bool:
+    return Subscription.objects.live().filter(tenant_id=tenant.pk).exists()
 
 
 def tenant_get(*, tenant_id) -> Tenant:

@@ -3,7 +3,8 @@
 import orjson
 import pytest
 
-from subscriptions import apis, selectors
+from subscriptions import selectors
+from subscriptions.apis import plans as plan_apis
 from subscriptions.models import Plan, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +146,7 @@ def test_unhandled_error_outside_drf_handler_is_json_500(staff_client, monkeypat
     def boom(self, request, response, *args, **kwargs):
         raise RuntimeError("renderer on fire")
 
-    monkeypatch.setattr(apis.PlanDetailApi, "finalize_response", boom)
+    monkeypatch.setattr(plan_apis.PlanDetailApi, "finalize_response", boom)
     staff_client.raw.raise_request_exception = False
     response = staff_client.get("plans/developer")
     assert_error(response, 500, "server_error")

@@ -59,3 +59,25 @@ def test_tenant_list_documents_the_tenant_id_filter(anon_client):
     params = schema["paths"]["/api/v1/billing/tenants"]["get"]["parameters"]
     tenant_id = next(p for p in params if p["name"] == "tenant_id")
     assert (tenant_id["in"], tenant_id["schema"]["format"]) == ("query", "uuid")
+
+
+def test_request_schemas_say_what_the_services_accept(anon_client):
+    schema = yaml.safe_load(anon_client.get("/api/v1/billing/schema/").content)
+    components = schema["components"]["schemas"]
+    assert "US" in components["CountryEnum"]["enum"]
+    assert "usd" in components["CurrencyEnum"]["enum"]
+    assert "Europe/Berlin" in components["TimezoneEnum"]["enum"]
+    limit = components["PlanMetricInputRequest"]["properties"]["limit"]
+    assert [variant["type"] for variant in limit["oneOf"]] == ["integer", "string"]
+    coupon = schema["paths"]["/api/v1/billing/coupons"]["post"]["requestBody"]
+    ref = coupon["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert len(components[ref]["oneOf"]) == 4  # percent or amount, repeating or not
+
+
+def test_every_operation_documents_its_errors(anon_client):
+    schema = yaml.safe_load(anon_client.get("/api/v1/billing/schema/").content)
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert {"400", "401", "403", "404"} <= set(operation["responses"]), (method, path)
+            error = operation["responses"]["404"]["content"]["application/json"]["schema"]
+            assert error["$ref"].endswith("/Error")

@@ -16,7 +16,7 @@ from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import NotFound, ValidationFailed
 from subscriptions import selectors
 from subscriptions.models import PaymentMethod
-from subscriptions.payment_method_serializers import (
+from subscriptions.serializers.payment_methods import (
     PaymentMethodCreateSerializer,
     PaymentMethodSerializer,
 )
