@@ -1,5 +1,11 @@
 """Celery tasks: take ids, load rows, call one service. Failures are recorded on the row
-(pdf_status/email_status + error, visible in the admin) and retried with back-off."""
+(pdf_status/email_status + error, visible in the admin) and retried with back-off.
+
+The services that send these tasks (delivery, credit notes) import this module, so each task
+body imports the service it runs when it runs: importing them here would be a cycle
+(delivery -> tasks -> cycle -> generation -> finalization -> delivery)."""
+
+from datetime import datetime
 
 from celery import shared_task
 
@@ -12,7 +18,7 @@ RETRY_DELAYS = (60, 300, 1800, 7200)
     bind=True, name="invoicing.deliver_invoice", acks_late=True, max_retries=len(RETRY_DELAYS)
 )
 def invoice_deliver_task(self, invoice_id: str, email: bool = True):
-    from invoicing.services.documents import invoice_deliver
+    from invoicing.services.documents import invoice_deliver  # see the module docstring
 
     try:
         invoice_deliver(invoice_id=invoice_id, email=email, now=utcnow())
@@ -26,7 +32,7 @@ def invoice_deliver_task(self, invoice_id: str, email: bool = True):
 
 @shared_task(bind=True, name="invoicing.credit_note_pdf", acks_late=True, max_retries=4)
 def credit_note_pdf_task(self, credit_note_id: str):
-    from invoicing.services.documents import credit_note_pdf_store
+    from invoicing.services.documents import credit_note_pdf_store  # see the module docstring
 
     try:
         credit_note_pdf_store(credit_note_id=credit_note_id)
@@ -39,9 +45,7 @@ def credit_note_pdf_task(self, credit_note_id: str):
 
 @shared_task(name="invoicing.run_billing_cycle", acks_late=True, time_limit=3600)
 def run_billing_cycle_task(now: str | None = None):
-    from datetime import datetime
-
-    from invoicing.services.cycle import billing_cycle_run
+    from invoicing.services.cycle import billing_cycle_run  # see the module docstring
 
     as_of = datetime.fromisoformat(now) if now else utcnow()
     return billing_cycle_run(now=as_of).summary_line()

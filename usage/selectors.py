@@ -19,8 +19,8 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from billing_project.shared.errors import Conflict
-from billing_project.shared.money import round_minor
 from subscriptions.models import Metric, PlanMetric, Subscription
+from subscriptions.pricing import overage_charge
 from usage import portable
 from usage.models import UsageDaily, UsageEvent, UsageHourly, UsageHourlyUnique
 
@@ -233,8 +233,9 @@ def usage_current(*, tenant_id) -> CurrentUsage:
     metrics = []
     for metric_type, limit, price in sorted(terms):
         current = totals.get(metric_type, Decimal(0))
-        overages = max(Decimal(0), current - limit)
-        cost = round_minor(overages * price, currency)
+        overages, cost = overage_charge(
+            measured=current, included=limit, unit_price=price, currency=currency
+        )
         metrics.append(MetricUsage(metric_type, current, limit, overages, price, cost))
     return CurrentUsage(
         tenant_id=tenant_id,
