@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import orjson
-from django.db import connection
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,7 +11,6 @@ from rest_framework.response import Response
 
 from billing_project.shared.api.pagination import FetchPagination
 from billing_project.shared.api.permissions import IsStaff, principal_of
-from billing_project.shared.api.renderers import json_default
 from billing_project.shared.api.views import BillingGenericAPIView, parse_uuid, tenant_scope
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import NotFound, ValidationFailed
@@ -99,10 +97,6 @@ class InvoiceListCreateApi(BillingGenericAPIView):
         }
 
         def fetch(offset, limit):
-            if connection.vendor != "postgresql":  # the embedded SQLite mode: build it here
-                invoices = selectors.invoice_list(**filters)
-                page = [invoice_data(i) for i in invoices[offset : offset + limit]]
-                return invoices.count(), orjson.dumps(page, default=json_default).decode()
             return selectors.invoice_list_page_json(offset=offset, limit=limit, **filters)
 
         # The page arrives as JSON text built by PostgreSQL; the renderer embeds it as is.
