@@ -56,3 +56,11 @@ def invoice_get(*, invoice_id, tenant_id=None) -> Invoice | None:
 
 def credit_note_list(*, invoice_id) -> QuerySet[CreditNote]:
     return CreditNote.objects.filter(invoice_id=invoice_id).prefetch_related("lines")
+
+
+def credit_note_get(*, credit_note_id, tenant_id=None) -> CreditNote | None:
+    """A tenant-scoped lookup (another tenant's note is not found), with its lines."""
+    notes = CreditNote.objects.select_related("tenant", "invoice").prefetch_related("lines")
+    if tenant_id is not None:
+        notes = notes.filter(tenant_id=tenant_id)
+    return notes.filter(pk=credit_note_id).first()

@@ -7,11 +7,24 @@ from billing_project.shared.api.fields import StrictCharField
 from subscriptions.models import Coupon, Subscription, SubscriptionChange
 from subscriptions.models.subscriptions import CouponDuration
 
+PAYMENT_METHOD_REF_PATTERN = (
+    r"^(pm_[A-Za-z0-9_]{1,252}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12})$"
+)
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 255, "pattern": PAYMENT_METHOD_REF_PATTERN, "nullable": True}
+)
+class PaymentMethodRefField(StrictCharField):
+    """Our payment-method id or a Stripe `pm_...` id (`payment_method_resolve` reads it); any
+    other string is a 400 there."""
+
 
 class SubscriptionCreateSerializer(serializers.Serializer):
     tenant_id = serializers.UUIDField(required=False, allow_null=True)
     plan_id = StrictCharField(max_length=64, help_text="Plan UUID or slug")
-    payment_method_id = StrictCharField(
+    payment_method_id = PaymentMethodRefField(
         max_length=255,
         required=False,
         allow_null=True,

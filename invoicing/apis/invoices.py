@@ -250,7 +250,7 @@ class InvoiceCreditNotesApi(BillingGenericAPIView):
             now=utcnow(),
             actor=principal_of(request).actor,
         )
-        note = CreditNote.objects.prefetch_related("lines").get(pk=note.pk)
+        note = selectors.credit_note_get(credit_note_id=note.pk)
         return Response(credit_note_data(note), status=status.HTTP_201_CREATED)
 
 
@@ -265,10 +265,9 @@ class CreditNotePdfApi(BillingGenericAPIView):
     def get(self, request, credit_note_id):
         note_id = parse_uuid(credit_note_id, not_found=True)
         principal = principal_of(request)
-        notes = CreditNote.objects.select_related("tenant", "invoice").filter(pk=note_id)
-        if not principal.is_staff:
-            notes = notes.filter(tenant_id=principal.tenant_id)
-        note = notes.first()
+        note = selectors.credit_note_get(
+            credit_note_id=note_id, tenant_id=None if principal.is_staff else principal.tenant_id
+        )
         if note is None:
             raise NotFound("Credit note not found.")
         response = HttpResponse(
