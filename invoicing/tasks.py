@@ -1,9 +1,10 @@
 """Celery tasks: take ids, load rows, call one service. Failures are recorded on the row
 (pdf_status/email_status + error, visible in the admin) and retried with back-off.
 
-The services that send these tasks (delivery, credit notes) import this module, so each task
-body imports the service it runs when it runs: importing them here would be a cycle
-(delivery -> tasks -> cycle -> generation -> finalization -> delivery)."""
+Each task body imports the service it runs when it runs: `schedule_delivery` imports this
+module to send `invoice_deliver_task`, so importing the services here would be a cycle
+(delivery -> tasks -> cycle -> generation -> finalization -> delivery). Credit notes send
+theirs by name."""
 
 from datetime import datetime
 

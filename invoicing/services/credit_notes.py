@@ -4,11 +4,11 @@ from datetime import datetime
 
 from django.db import transaction
 
+from billing_project.shared.dispatch import dispatch_task
 from billing_project.shared.errors import Conflict, ValidationFailed
 from invoicing.models import CreditNote, CreditNoteLine, DocumentType, InvoiceStatus
 from invoicing.services.locking import invoice_lock
 from invoicing.services.numbering import number_next
-from invoicing.tasks import credit_note_pdf_task
 
 
 def creditable_amount(invoice) -> int:
@@ -80,5 +80,8 @@ def credit_note_create(
             invoice.paid_at = now
         invoice.updated_at = now
         invoice.save()
-        transaction.on_commit(lambda: credit_note_pdf_task.delay(str(note.pk)), robust=True)
+        transaction.on_commit(
+            lambda: dispatch_task("invoicing.credit_note_pdf", credit_note_id=str(note.pk)),
+            robust=True,
+        )
         return note

@@ -139,6 +139,14 @@ def test_one_invoice_contract(staff_client, tenant, other_tenant, usage_feed):
     Invoice.objects.filter(pk=draft_id).update(tax_decision={"rate": "0.0825"})
     finalized = staff_client.post(f"invoices/{draft_id}/finalize").json()
     assert_conforms("Invoice", finalized)
+    note = staff_client.post(
+        f"invoices/{draft_id}/credit-notes", {"lines": [{"description": "Goodwill", "amount": 1}]}
+    )
+    assert note.status_code == 201
+    assert_conforms("CreditNote", note.json())
+    assert_conforms(
+        "PaginatedCreditNoteList", staff_client.get(f"invoices/{draft_id}/credit-notes").json()
+    )
     assert_conforms("Invoice", staff_client.post(f"invoices/{draft_id}/void").json())
     detail = staff_client.get(f"invoices/{first.pk}").json()
     assert_conforms("Invoice", detail)
