@@ -68,3 +68,21 @@ def test_failed_create_stores_nothing(tenant_admin_client, tenant):
     from subscriptions.models import Subscription
 
     assert not Subscription.objects.exists()
+
+
+def test_subscription_answers_conform_to_the_schema(tenant_admin_client, tenant):
+    from invoicing.tests.openapi import assert_conforms
+
+    created = tenant_admin_client.post(
+        "subscriptions",
+        {"tenant_id": str(tenant.pk), "plan_id": "developer", "trial_period_days": 3},
+    )
+    assert created.status_code == 201
+    assert_conforms("Subscription", created.json())
+    sub_id = created.json()["id"]
+    assert_conforms("Subscription", tenant_admin_client.get(f"subscriptions/{sub_id}").json())
+    assert_conforms("PaginatedSubscriptionList", tenant_admin_client.get("subscriptions").json())
+    for body in ({"plan_id": "team", "prorate": False}, {"cancel_at_period_end": True}):
+        changed = tenant_admin_client.patch(f"subscriptions/{sub_id}", body)
+        assert changed.status_code == 200, changed.content
+        assert_conforms("SubscriptionChangeResult", changed.json())
