@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -56,6 +57,24 @@ class SubscriptionUpdateSerializer(serializers.Serializer):
             )
         attrs.setdefault("prorate", True)
         return attrs
+
+
+class SubscriptionUpdateSchema(OpenApiSerializerExtension):
+    """The schema says what `validate` does: exactly one of `plan_id` and
+    `cancel_at_period_end` is given (not null)."""
+
+    target_class = SubscriptionUpdateSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["oneOf"] = [
+            {"required": ["plan_id"], "properties": {"plan_id": {"type": "string"}}},
+            {
+                "required": ["cancel_at_period_end"],
+                "properties": {"cancel_at_period_end": {"type": "boolean"}},
+            },
+        ]
+        return schema
 
 
 class CouponSummarySerializer(serializers.Serializer):
