@@ -149,14 +149,18 @@ class _LineDescriptionField(StrictCharField):
 
 
 @extend_schema_field(
-    {"type": "string", "format": "decimal", "pattern": r"^(?=.*[1-9])\d{0,18}(?:\.\d{0,6})?$"}
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^(?=\.?\d)(?=.*[1-9])\d{0,18}(?:\.\d{0,6})?$",
+    }
 )
 class _PositiveDecimalField(serializers.DecimalField):
     pass
 
 
 @extend_schema_field(
-    {"type": "string", "format": "decimal", "pattern": r"^\d{0,18}(?:\.\d{0,6})?$"}
+    {"type": "string", "format": "decimal", "pattern": r"^(?=\.?\d)\d{0,18}(?:\.\d{0,6})?$"}
 )
 class _NonNegativeDecimalField(serializers.DecimalField):
     pass
@@ -167,6 +171,15 @@ class CustomLineSerializer(serializers.Serializer):
     quantity = _PositiveDecimalField(max_digits=24, decimal_places=6)
     unit_price = _NonNegativeDecimalField(max_digits=24, decimal_places=6)
     total = serializers.IntegerField(min_value=-(10**15), max_value=10**15)
+
+    def validate(self, attrs):
+        # A PATCH is partial, and DRF lets that reach nested items: a line is always whole.
+        missing = [name for name in self.fields if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {name: ["This field is required."] for name in missing}
+            )
+        return attrs
 
 
 def _line_items(**kwargs) -> serializers.ListField:

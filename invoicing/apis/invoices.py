@@ -58,7 +58,12 @@ def _month(value: str) -> tuple[datetime, datetime]:
 LIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=InvoiceStatus.values),
     OpenApiParameter("tenant_id", OpenApiTypes.UUID, description="staff only"),
-    OpenApiParameter("period", str, description="YYYY-MM: invoices whose period overlaps it"),
+    OpenApiParameter(
+        "period",
+        str,
+        pattern=r"^(?!9999-12)[1-9]\d{3}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM: invoices whose period overlaps it",
+    ),
 ]
 
 

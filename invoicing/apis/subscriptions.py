@@ -2,6 +2,7 @@
 they bill as they act (the first period's fee at once, an upgrade's proration at once).
 Reactivation bills nothing and stays with the subscriptions app."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -52,7 +53,7 @@ class SubscriptionListCreateApi(BillingGenericAPIView):
     @extend_schema(
         operation_id="subscriptions_list",
         parameters=[
-            OpenApiParameter("tenant_id", str, description="staff only"),
+            OpenApiParameter("tenant_id", OpenApiTypes.UUID, description="staff only"),
             OpenApiParameter("status", str, enum=SubscriptionStatus.values),
         ],
         responses=SubscriptionSerializer(many=True),

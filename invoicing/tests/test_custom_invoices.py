@@ -196,3 +196,13 @@ def test_null_items_and_bad_currency_are_400_not_500(staff_client, tenant):
     assert created.json()["code"] == patched.json()["code"] == "validation_error"
     assert Invoice.objects.count() == 1
     assert staff_client.get(f"invoices/{draft['id']}").json() == draft
+
+
+def test_patch_with_a_partial_line_is_a_400(staff_client, tenant):
+    """A PATCH is partial, but each line it sends is whole (a missing description was a 500)."""
+    draft = staff_client.post("invoices", body(tenant)).json()
+    response = staff_client.patch(f"invoices/{draft['id']}", {"line_items": [{"quantity": "1"}]})
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]["line_items"]["0"]
+    assert set(errors) == {"description", "unit_price", "total"}
+    assert staff_client.get(f"invoices/{draft['id']}").json() == draft
