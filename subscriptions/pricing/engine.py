@@ -95,8 +95,10 @@ def overage_charge(
     """The units over what is included and their price in minor units, rounded once:
     `(max(0, measured - included), round(overage * unit_price))`. Shared by invoices and the
     projected cost of current usage."""
-    overage = max(Decimal(0), Decimal(measured) - Decimal(included))
-    return overage, round_minor(overage * Decimal(unit_price), currency)
+    overage = measured - included
+    if overage <= 0:
+        return Decimal(0), 0
+    return overage, round_minor(overage * unit_price, currency)
 
 
 def price_overages(
