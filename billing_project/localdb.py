@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import pwd
 import secrets
 import shutil
 import socket
@@ -27,6 +28,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import environ
+import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "leanvibe_billing"
@@ -91,8 +96,6 @@ class RunAs:
 
     @property
     def name(self) -> str:
-        import pwd
-
         try:
             return pwd.getpwuid(self.uid).pw_name
         except KeyError:
@@ -100,8 +103,6 @@ class RunAs:
 
 
 def _system_user() -> tuple[int, int]:
-    import pwd
-
     for name in (os.environ.get("EMBEDDED_PG_USER") or SYSTEM_USER, "nobody"):
         try:
             entry = pwd.getpwnam(name)
@@ -287,8 +288,6 @@ def stop(root: Path | None = None) -> bool:
 
 
 def _connect_params(url: str) -> dict:
-    import environ
-
     config = environ.Env.db_url_config(url)
     if "postgresql" not in config.get("ENGINE", ""):
         raise LocalDbError(f"DATABASE_URL must name a PostgreSQL database, not {url.split(':')[0]}")
@@ -305,9 +304,6 @@ def _connect_params(url: str) -> dict:
 
 def ensure_database(url: str) -> bool:
     """Create the database `url` names when it does not exist; True if it was created."""
-    import psycopg
-    from psycopg import sql
-
     params = _connect_params(url)
     name = params.pop("dbname", None)
     if not name:

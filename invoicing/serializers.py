@@ -1,15 +1,20 @@
-"""Invoice JSON. Output is built by plain functions (the list endpoint is hot); the serializer
-classes below describe it for the OpenAPI schema and validate input shapes."""
+"""Invoice JSON. `InvoiceSerializer` is the one definition of an invoice answer (the OpenAPI
+schema shows it). Answers are built by the fast paths that follow it: `invoice_data` here and,
+for the list, PostgreSQL (`invoicing.sql`); invoicing/tests/test_invoice_list.py holds both to
+it field by field and checks every answer against the schema. The input serializers say what
+the services accept."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing_project.shared.api.fields import StrictCharField
 from invoicing.models import InvoiceKind, InvoiceStatus, LineKind
 from invoicing.models.invoices import PaymentMethodKind
-from invoicing.services.custom import CustomLine
+from invoicing.services.custom import MAX_CUSTOM_FIELDS, MAX_LINES, CustomLine
 
 
 def iso(instant: datetime | None) -> str | None:
@@ -133,23 +138,83 @@ class BillingPeriodSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
 
 
+# Input shapes say what the services accept, so the schema is no looser than the validation:
+# what the schema cannot say (a total equal to quantity x unit_price, the tenant's currency, a
+# due date not in the past) is a 400 from the service.
+# Line items are checked by the service (errors keyed `line_items[i]`); these fields only tell
+# the schema what it accepts.
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 500, "pattern": r"\S"})
+class _LineDescriptionField(StrictCharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": r"^(?=\.?\d)(?=.*[1-9])\d{0,18}(?:\.\d{0,6})?$",
+    }
+)
+class _PositiveDecimalField(serializers.DecimalField):
+    pass
+
+
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^(?=\.?\d)\d{0,18}(?:\.\d{0,6})?$"}
+)
+class _NonNegativeDecimalField(serializers.DecimalField):
+    pass
+
+
 class CustomLineSerializer(serializers.Serializer):
-    description = StrictCharField(max_length=500, allow_blank=True)
-    quantity = serializers.DecimalField(max_digits=24, decimal_places=6)
-    unit_price = serializers.DecimalField(max_digits=24, decimal_places=6)
+    description = _LineDescriptionField(max_length=500, allow_blank=True)
+    quantity = _PositiveDecimalField(max_digits=24, decimal_places=6)
+    unit_price = _NonNegativeDecimalField(max_digits=24, decimal_places=6)
     total = serializers.IntegerField(min_value=-(10**15), max_value=10**15)
+
+    def validate(self, attrs):
+        # A PATCH is partial, and DRF lets that reach nested items: a line is always whole.
+        missing = [name for name in self.fields if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {name: ["This field is required."] for name in missing}
+            )
+        return attrs
+
+
+def _line_items(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=CustomLineSerializer(),
+        min_length=1,
+        max_length=MAX_LINES,
+        error_messages={
+            "min_length": "At least one line item is required.",
+            "max_length": f"At most {MAX_LINES} line items.",
+        },
+        **kwargs,
+    )
 
 
 class CustomInvoiceUpdateSerializer(serializers.Serializer):
     billing_period = BillingPeriodSerializer(required=False, allow_null=True)
-    line_items = CustomLineSerializer(many=True, required=False, allow_empty=True)
+    line_items = _line_items(required=False)
     due_date = serializers.DateTimeField(required=False, allow_null=True)
-    # A ListField: `many=True, allow_null=True` would let null items through too (a 500 below).
+    # A ListField, not `many=True`: DRF passes a list's allow_null on to its items.
     custom_fields = serializers.ListField(
-        child=CustomFieldSerializer(), required=False, allow_null=True
+        child=CustomFieldSerializer(),
+        max_length=MAX_CUSTOM_FIELDS,
+        required=False,
+        allow_null=True,
+        error_messages={"max_length": f"At most {MAX_CUSTOM_FIELDS} custom fields."},
     )
     notes = StrictCharField(required=False, allow_blank=True, allow_null=True)
-    currency = StrictCharField(max_length=3, required=False, allow_null=True)
+    currency = StrictCharField(
+        max_length=3,
+        required=False,
+        allow_null=True,
+        validators=[RegexValidator(r"^[A-Za-z]{3}$", "A three-letter currency code.")],
+        help_text="The tenant's currency (ISO 4217), if given.",
+    )
 
     def to_service_data(self) -> dict:
         data = dict(self.validated_data)
@@ -170,7 +235,7 @@ class CustomInvoiceUpdateSerializer(serializers.Serializer):
 
 class CustomInvoiceCreateSerializer(CustomInvoiceUpdateSerializer):
     tenant_id = serializers.UUIDField()
-    line_items = CustomLineSerializer(many=True, allow_empty=True)
+    line_items = _line_items()
 
     def to_service_data(self) -> dict:
         data = super().to_service_data()
@@ -186,12 +251,18 @@ class PaymentCreateSerializer(serializers.Serializer):
 
 
 class CreditNoteLineInputSerializer(serializers.Serializer):
-    description = StrictCharField(max_length=500)
+    description = StrictCharField(
+        max_length=500, validators=[RegexValidator(r"\S", "May not be blank.")]
+    )
     amount = serializers.IntegerField(min_value=1, max_value=10**15)
 
 
 class CreditNoteCreateSerializer(serializers.Serializer):
-    lines = CreditNoteLineInputSerializer(many=True, allow_empty=True)
+    lines = serializers.ListField(
+        child=CreditNoteLineInputSerializer(),
+        min_length=1,
+        error_messages={"min_length": "At least one line is required."},
+    )
     reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 

@@ -1,9 +1,14 @@
 """Celery tasks: take ids, load rows, call one service. Failures are recorded on the row
-(pdf_status/email_status + error, visible in the admin) and retried with back-off."""
+(pdf_status/email_status + error, visible in the admin) and retried with back-off. Services
+send these by name through the outbox (`dispatch_after_commit`): no service imports this module."""
+
+from datetime import datetime
 
 from celery import shared_task
 
 from billing_project.shared.clock import utcnow
+from invoicing.services.cycle import billing_cycle_run
+from invoicing.services.documents import credit_note_pdf_store, invoice_deliver
 
 RETRY_DELAYS = (60, 300, 1800, 7200)
 
@@ -12,13 +17,11 @@ RETRY_DELAYS = (60, 300, 1800, 7200)
     bind=True, name="invoicing.deliver_invoice", acks_late=True, max_retries=len(RETRY_DELAYS)
 )
 def invoice_deliver_task(self, invoice_id: str, email: bool = True):
-    from invoicing.services.documents import invoice_deliver
-
     try:
         invoice_deliver(invoice_id=invoice_id, email=email, now=utcnow())
     except Exception as exc:
         if self.request.is_eager:
-            return None  # recorded on the invoice; beat's retry sweep or `send` tries again
+            return None  # recorded on the invoice; `POST invoices/{id}/send` tries again
         delay = RETRY_DELAYS[min(self.request.retries, len(RETRY_DELAYS) - 1)]
         raise self.retry(exc=exc, countdown=delay)
     return None
@@ -26,8 +29,6 @@ def invoice_deliver_task(self, invoice_id: str, email: bool = True):
 
 @shared_task(bind=True, name="invoicing.credit_note_pdf", acks_late=True, max_retries=4)
 def credit_note_pdf_task(self, credit_note_id: str):
-    from invoicing.services.documents import credit_note_pdf_store
-
     try:
         credit_note_pdf_store(credit_note_id=credit_note_id)
     except Exception as exc:
@@ -39,9 +40,5 @@ def credit_note_pdf_task(self, credit_note_id: str):
 
 @shared_task(name="invoicing.run_billing_cycle", acks_late=True, time_limit=3600)
 def run_billing_cycle_task(now: str | None = None):
-    from datetime import datetime
-
-    from invoicing.services.cycle import billing_cycle_run
-
     as_of = datetime.fromisoformat(now) if now else utcnow()
     return billing_cycle_run(now=as_of).summary_line()

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from invoicing import apis, subscription_apis
+from invoicing.apis import invoices as apis
+from invoicing.apis import subscriptions as subscription_apis
 
 urlpatterns = [
     path(

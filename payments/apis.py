@@ -11,7 +11,7 @@ from billing_project.shared.errors import NotFound
 from invoicing import selectors as invoice_selectors
 from invoicing.serializers import invoice_data
 from payments import selectors
-from payments.models import PaymentAttempt, PaymentAttemptTrigger, Refund
+from payments.models import PaymentAttempt, Refund
 from payments.serializers import (
     InvoicePaymentSerializer,
     PaymentAttemptSerializer,
@@ -22,7 +22,6 @@ from payments.serializers import (
     refund_data,
 )
 from payments.services import collection, refunds
-from subscriptions.services.payment_methods import payment_method_attach_for_tenant
 
 
 def _scoped_invoice(request, invoice_id):
@@ -63,27 +62,10 @@ class InvoicePayApi(BillingGenericAPIView):
         invoice = _scoped_invoice(request, invoice_id)
         serializer = PayRequestSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
-        pm_id = serializer.validated_data.get("payment_method_id") or None
-        now = utcnow()
-        if (
-            pm_id
-            and str(pm_id).startswith("pm_")
-            and invoice.status not in ("paid", "draft", "void")
-            and not selectors.tenant_has_payment_method(
-                tenant_id=invoice.tenant_id, stripe_payment_method_id=pm_id
-            )
-        ):
-            pm_id = payment_method_attach_for_tenant(
-                tenant=invoice.tenant, stripe_payment_method_id=pm_id, make_default=False, now=now
-            ).pk
-        elif pm_id and not str(pm_id).startswith("pm_"):
-            pm_id = parse_uuid(pm_id, field="payment_method_id")
-        collection.invoice_collect(
-            invoice_id=invoice.pk,
-            now=now,
-            trigger=PaymentAttemptTrigger.PAY,
-            payment_method_id=pm_id,
-            strict=True,
+        collection.invoice_pay(
+            invoice=invoice,
+            payment_method_ref=serializer.validated_data.get("payment_method_id") or None,
+            now=utcnow(),
         )
         return Response(invoice_payment_data(invoice.pk))
 

@@ -3,7 +3,6 @@
 from django.db.models import QuerySet
 
 from payments.models import PaymentAttempt, PaymentAttemptStatus, Refund
-from subscriptions.models import PaymentMethod
 
 
 def attempt_list(*, invoice_id) -> QuerySet[PaymentAttempt]:
@@ -22,9 +21,3 @@ def failed_attempts(*, invoice_id=None, tenant_id=None) -> QuerySet[PaymentAttem
 
 def refund_list(*, invoice_id) -> QuerySet[Refund]:
     return Refund.objects.filter(invoice_id=invoice_id).select_related("credit_note")
-
-
-def tenant_has_payment_method(*, tenant_id, stripe_payment_method_id: str) -> bool:
-    return PaymentMethod.objects.filter(
-        tenant_id=tenant_id, stripe_payment_method_id=stripe_payment_method_id
-    ).exists()

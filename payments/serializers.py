@@ -6,6 +6,7 @@ from rest_framework import serializers
 from billing_project.shared.api.fields import StrictCharField
 from invoicing.serializers import InvoiceSerializer, iso
 from payments.models import PaymentAttemptStatus, RefundStatus
+from subscriptions.subscription_serializers import PaymentMethodRefField
 
 
 def attempt_data(attempt) -> dict:
@@ -66,7 +67,7 @@ class InvoicePaymentSerializer(InvoiceSerializer):
 
 
 class PayRequestSerializer(serializers.Serializer):
-    payment_method_id = StrictCharField(
+    payment_method_id = PaymentMethodRefField(
         required=False,
         allow_null=True,
         allow_blank=True,

@@ -81,7 +81,7 @@ def render(scratch: Path, url: str) -> None:
 
     from invoicing.models import Invoice
     from invoicing.services.documents import invoice_pdf_bytes
-    from invoicing.services.use_cases import (
+    from invoicing.services.subscription_billing import (
         subscription_change_plan_and_invoice,
         subscription_start_and_invoice,
     )

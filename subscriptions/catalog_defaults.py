@@ -1,5 +1,7 @@
 """The default catalog of product.md section 4 (loaded by a data migration)."""
 
+from django.apps import apps as django_apps
+
 METRICS = [
     # metric_type, name, unit, aggregation
     ("api_calls", "API calls", "calls", "sum"),
@@ -64,7 +66,7 @@ PLANS = [
 def load_default_catalog(apps=None) -> None:
     """Idempotent. `apps` is the migration state registry, or None for the real models."""
     if apps is None:
-        from django.apps import apps
+        apps = django_apps
     Metric = apps.get_model("subscriptions", "Metric")
     Plan = apps.get_model("subscriptions", "Plan")
     PlanMetric = apps.get_model("subscriptions", "PlanMetric")

@@ -1,8 +1,11 @@
 """Reads for tenants and the catalog."""
 
+from uuid import UUID
+
 from django.db.models import Prefetch, QuerySet
 
 from subscriptions.models import Coupon, PaymentMethod, Plan, PlanMetric, Subscription, Tenant
+from subscriptions.pricing import MetricTerms, PlanTerms
 
 
 def plan_list(*, include_inactive: bool = False) -> QuerySet[Plan]:
@@ -14,8 +17,6 @@ def plan_list(*, include_inactive: bool = False) -> QuerySet[Plan]:
 
 def plan_by_id_or_slug(value) -> Plan | None:
     """`plan_id` may be a UUID or a slug."""
-    from uuid import UUID
-
     try:
         return plan_list(include_inactive=True).filter(pk=UUID(str(value))).first()
     except (TypeError, ValueError, AttributeError):
@@ -47,8 +48,6 @@ def subscription_live_for_tenant(*, tenant_id) -> Subscription | None:
 
 def plan_terms(plan: Plan):
     """The pure pricing view of a plan (metrics from a prefetch when present)."""
-    from subscriptions.pricing import MetricTerms, PlanTerms
-
     return PlanTerms(
         plan_name=plan.name,
         amount=plan.amount,

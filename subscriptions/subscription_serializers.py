@@ -1,16 +1,30 @@
 from decimal import Decimal
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing_project.shared.api.fields import StrictCharField
 from subscriptions.models import Coupon, Subscription, SubscriptionChange
 
+PAYMENT_METHOD_REF_PATTERN = (
+    r"^(pm_[A-Za-z0-9_]{1,252}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12})$"
+)
+
+
+@extend_schema_field(
+    {"type": "string", "maxLength": 255, "pattern": PAYMENT_METHOD_REF_PATTERN, "nullable": True}
+)
+class PaymentMethodRefField(StrictCharField):
+    """Our payment-method id or a Stripe `pm_...` id (`payment_method_resolve` reads it); any
+    other string is a 400 there."""
+
 
 class SubscriptionCreateSerializer(serializers.Serializer):
     tenant_id = serializers.UUIDField(required=False, allow_null=True)
     plan_id = StrictCharField(max_length=64, help_text="Plan UUID or slug")
-    payment_method_id = StrictCharField(
+    payment_method_id = PaymentMethodRefField(
         max_length=255,
         required=False,
         allow_null=True,
@@ -42,6 +56,24 @@ class SubscriptionUpdateSerializer(serializers.Serializer):
             )
         attrs.setdefault("prorate", True)
         return attrs
+
+
+class SubscriptionUpdateSchema(OpenApiSerializerExtension):
+    """The schema says what `validate` does: exactly one of `plan_id` and
+    `cancel_at_period_end` is given (not null)."""
+
+    target_class = SubscriptionUpdateSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["oneOf"] = [
+            {"required": ["plan_id"], "properties": {"plan_id": {"type": "string"}}},
+            {
+                "required": ["cancel_at_period_end"],
+                "properties": {"cancel_at_period_end": {"type": "boolean"}},
+            },
+        ]
+        return schema
 
 
 class CouponSummarySerializer(serializers.Serializer):

@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from billing_project.shared.errors import Conflict
-from billing_project.shared.money import round_minor
+from subscriptions.pricing import overage_charge
 from usage import sql
 from usage.models import UsageEvent
 from usage.services import usage_boundaries_register
@@ -130,8 +130,9 @@ def usage_current(*, tenant_id) -> CurrentUsage:
         if raw is not None:
             current = _value(aggregation, *aggregates)
             current = Decimal(0) if current is None else current
-        overages = max(Decimal(0), current - limit)
-        cost = round_minor(overages * price, currency)
+        overages, cost = overage_charge(
+            measured=current, included=limit, unit_price=price, currency=currency
+        )
         metrics.append(MetricUsage(metric_type, current, limit, overages, price, cost))
     _register_edges(tenant_id, start, end, sum(row[-1] or 0 for row in rows))
     return CurrentUsage(

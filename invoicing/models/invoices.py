@@ -127,6 +127,15 @@ class Invoice(models.Model):
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
 
+    def amount_due_refresh(self) -> int:
+        """The one `amount_due` rule: the total less what was paid and credited, never below
+        zero; nothing on a void invoice. Sets the field (the caller saves) and returns it."""
+        if self.status == InvoiceStatus.VOID:
+            self.amount_due = 0
+        else:
+            self.amount_due = max(0, self.total - self.amount_paid - self.amount_credited)
+        return self.amount_due
+
 
 class LineKind(models.TextChoices):
     PLAN_FEE = "plan_fee"

@@ -4,9 +4,10 @@ from datetime import datetime
 
 from django.db import transaction
 
+from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import Conflict, ValidationFailed
 from invoicing.models import CreditNote, CreditNoteLine, DocumentType, InvoiceStatus
-from invoicing.services.common import invoice_lock
+from invoicing.services.locking import invoice_lock
 from invoicing.services.numbering import number_next
 
 
@@ -73,14 +74,11 @@ def credit_note_create(
             for position, line in enumerate(lines)
         )
         invoice.amount_credited += total
-        invoice.amount_due = max(0, invoice.total - invoice.amount_paid - invoice.amount_credited)
+        invoice.amount_due_refresh()
         if invoice.status != InvoiceStatus.PAID and invoice.amount_due == 0:
             invoice.status = InvoiceStatus.PAID
             invoice.paid_at = now
         invoice.updated_at = now
         invoice.save()
-
-        from invoicing.tasks import credit_note_pdf_task
-
-        transaction.on_commit(lambda: credit_note_pdf_task.delay(str(note.pk)), robust=True)
+        dispatch_after_commit("invoicing.credit_note_pdf", credit_note_id=str(note.pk))
         return note

@@ -9,7 +9,8 @@ from django.db import transaction
 from billing_project.shared.errors import Conflict, ValidationFailed
 from billing_project.shared.money import round_minor
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from invoicing.services.common import apply_totals, invoice_lock
+from invoicing.services.locking import invoice_lock
+from invoicing.services.totals import apply_totals
 from subscriptions.models import Tenant
 
 MAX_LINES = 500

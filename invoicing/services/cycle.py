@@ -22,7 +22,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from billing_project.shared.clock import utcnow
 from billing_project.shared.dispatch import dispatch_task, outbox_sweep
@@ -203,12 +203,7 @@ def _bill_chunk(sub_ids, *, now, result: CycleResult, cache, deliver) -> list:
     try:
         with transaction.atomic():
             locked = subscriptions_lock_due(subscription_ids=sub_ids, now=now)
-            if connection.vendor == "postgresql":
-                rest = _bill_chunk_plain(
-                    locked, now=now, result=result, cache=cache, deliver=deliver
-                )
-            else:  # the bulk step is PostgreSQL SQL; the embedded SQLite mode goes one by one
-                rest = list(locked)
+            rest = _bill_chunk_plain(locked, now=now, result=result, cache=cache, deliver=deliver)
             for sub_id in rest:
                 exc = _bill_due_isolated(
                     sub_id, now=now, result=result, cache=cache, deliver=deliver
@@ -253,7 +248,7 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
             _record_failure(subscription_id=sub_id, step="trial_end", now=now, exc=exc)
 
     due_ids = list(
-        Subscription.objects.exclude(status=SubscriptionStatus.CANCELLED)
+        Subscription.objects.live()
         .filter(current_period_end__lte=now)
         .order_by("id")
         .values_list("id", flat=True)

@@ -6,26 +6,26 @@ are not invoiced (nothing is owed; see README "Billing cycle").
 """
 
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Prefetch
 
 from invoicing import usage_source
 from invoicing.models import DocumentType, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
-from invoicing.services.common import apply_totals, finalize_in_place
+from invoicing.services.finalization import finalize_in_place
 from invoicing.services.numbering import number_block
+from invoicing.services.totals import apply_totals
 from subscriptions.models import Plan, PlanMetric, Subscription, SubscriptionChange
 from subscriptions.pricing import (
     CouponTerms,
     Period,
     PlanTerms,
     PricedLine,
-    coupon_discount,
+    PricedPeriod,
     price_overages,
     price_period,
-    price_plan_fee,
+    upgrade_proration_line,
 )
-from subscriptions.pricing.lines import decimal_str
 from subscriptions.selectors import plan_terms
 from subscriptions.services.subscriptions import (
     PeriodAdvance,
@@ -51,8 +51,6 @@ class TermsCache:
 
 
 def _plan_metrics_prefetch():
-    from django.db.models import Prefetch
-
     return Prefetch("plan_metrics", queryset=PlanMetric.objects.select_related("metric"))
 
 
@@ -76,12 +74,13 @@ def invoice_build(
     subscription: Subscription,
     kind: str,
     period: Period,
-    lines: list[PricedLine],
+    priced: PricedPeriod,
     now: datetime,
     change: SubscriptionChange | None = None,
 ) -> tuple[Invoice, list[InvoiceLine]] | None:
-    """The unsaved draft and its line rows, totals applied (None when nothing is owed)."""
-    lines = [line for line in lines if line.amount != 0]
+    """The unsaved draft and its line rows, totals applied (None when nothing is owed).
+    Its currency is the priced terms' (the plan's), not the tenant's."""
+    lines = [line for line in priced.lines if line.amount != 0]
     if not lines or sum(line.amount for line in lines) <= 0:
         return None
     tenant = subscription.tenant
@@ -91,7 +90,7 @@ def invoice_build(
         subscription_change=change,
         kind=kind,
         status=InvoiceStatus.DRAFT,
-        currency=tenant.currency.lower(),
+        currency=priced.currency,
         period_start=period.start,
         period_end=period.end,
         payment_terms=tenant.payment_terms,
@@ -109,16 +108,16 @@ def invoice_issue(
     subscription: Subscription,
     kind: str,
     period: Period,
-    lines: list[PricedLine],
+    priced: PricedPeriod,
     now: datetime,
     change: SubscriptionChange | None = None,
     deliver: bool = True,
 ) -> Invoice | None:
-    """Create, finalize and number one invoice for `lines` (None when nothing is owed)."""
+    """Create, finalize and number one invoice for `priced` (None when nothing is owed)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue must run inside the subscription's transaction")
     built = invoice_build(
-        subscription=subscription, kind=kind, period=period, lines=lines, now=now, change=change
+        subscription=subscription, kind=kind, period=period, priced=priced, now=now, change=change
     )
     if built is None:
         return None
@@ -127,29 +126,6 @@ def invoice_issue(
     invoice.save(force_insert=True)
     InvoiceLine.objects.bulk_create(rows)
     return invoice
-
-
-def _discount(coupon: CouponTerms | None, fee: PricedLine, currency: str) -> list[PricedLine]:
-    if coupon is None:
-        return []
-    amount = coupon_discount(terms=coupon, fee=fee.amount, currency=currency)
-    if amount == 0:
-        return []
-    label = (
-        f"{decimal_str(coupon.percent_off)}% off"
-        if coupon.percent_off is not None
-        else "amount off"
-    )
-    return [
-        PricedLine(
-            kind="discount",
-            description=f"Discount, {label}",
-            quantity=Decimal(1),
-            unit_price=Decimal(-amount),
-            amount=-amount,
-            period=fee.period,
-        )
-    ]
 
 
 def invoice_first_period(
@@ -171,7 +147,7 @@ def invoice_first_period(
         subscription=subscription,
         kind=InvoiceKind.SUBSCRIPTION,
         period=period,
-        lines=list(priced.lines),
+        priced=priced,
         now=now,
         deliver=deliver,
     )
@@ -184,19 +160,22 @@ def invoice_trial_end(
     if ended.remaining_days <= 0:
         return None
     cache = cache or TermsCache()
-    terms = cache.get(ended.plan)
-    fee = price_plan_fee(
-        plan=terms,
-        period=Period(start=max(ended.ended_at, ended.period.start), end=ended.period.end),
+    coupon = coupon_for_period(subscription=ended.subscription, period_index=ended.period_index)
+    priced = price_period(
+        plan=cache.get(ended.plan),
+        fee_period=Period(start=max(ended.ended_at, ended.period.start), end=ended.period.end),
+        usage_period=None,
+        usage={},
+        coupon=coupon,
+        coupon_period_index=0,
         remaining_days=ended.remaining_days,
         period_days=ended.period_days,
     )
-    coupon = coupon_for_period(subscription=ended.subscription, period_index=ended.period_index)
     return invoice_issue(
         subscription=ended.subscription,
         kind=InvoiceKind.SUBSCRIPTION,
         period=ended.period,
-        lines=[fee, *_discount(coupon, fee, terms.currency)],
+        priced=priced,
         now=now,
         deliver=deliver,
     )
@@ -218,14 +197,15 @@ def _ended_period_key(advance: PeriodAdvance) -> tuple:
 
 def _period_advance_charge(
     *, advance: PeriodAdvance, usage: dict | None, coupon: CouponTerms | None, cache: TermsCache
-) -> tuple[str, Period, list[PricedLine]] | None:
-    """What a period boundary invoices: (kind, period, lines), or None (still in trial)."""
+) -> tuple[str, Period, PricedPeriod] | None:
+    """What a period boundary invoices: (kind, period, priced), or None (still in trial)."""
     ended = advance.ended_period
+    terms_at_end = cache.get(advance.plan_at_end)
     lines: list[PricedLine] = []
     if _needs_usage(advance):
-        lines.extend(price_overages(plan=cache.get(advance.plan_at_end), usage=usage, period=ended))
+        lines.extend(price_overages(plan=terms_at_end, usage=usage, period=ended))
     if advance.cancelled:
-        return InvoiceKind.FINAL, ended, lines
+        return InvoiceKind.FINAL, ended, PricedPeriod(lines=lines, currency=terms_at_end.currency)
     if advance.trialing:
         return None  # the new period is still free; the ended one was too
     fee = price_period(
@@ -236,7 +216,12 @@ def _period_advance_charge(
         coupon=coupon,
         coupon_period_index=0,
     )
-    return InvoiceKind.SUBSCRIPTION, advance.new_period, [*fee.lines, *lines]
+    # An upgrade never changes the currency, so the ended plan's overages share the fee's.
+    return (
+        InvoiceKind.SUBSCRIPTION,
+        advance.new_period,
+        PricedPeriod(lines=(*fee.lines, *lines), currency=fee.currency),
+    )
 
 
 def invoice_period_advance(
@@ -274,9 +259,9 @@ def invoice_period_advance(
     )
     if charge is None:
         return None
-    kind, period, lines = charge
+    kind, period, priced = charge
     return invoice_issue(
-        subscription=sub, kind=kind, period=period, lines=lines, now=now, deliver=deliver
+        subscription=sub, kind=kind, period=period, priced=priced, now=now, deliver=deliver
     )
 
 
@@ -312,9 +297,9 @@ def invoice_period_advance_many(
         )
         if charge is None:
             continue
-        kind, period, lines = charge
+        kind, period, priced = charge
         made = invoice_build(
-            subscription=advance.subscription, kind=kind, period=period, lines=lines, now=now
+            subscription=advance.subscription, kind=kind, period=period, priced=priced, now=now
         )
         if made is not None:
             built.append((i, *made))
@@ -337,25 +322,19 @@ def invoice_upgrade(
     if change.proration_amount is None or change.proration_amount <= 0:
         return None
     period = Period(start=change.period_start, end=change.period_end)
-    amount = change.proration_amount
-    line = PricedLine(
-        kind="proration",
-        description=(
-            f"Upgrade {change.from_plan.name} to {change.to_plan.name}, "
-            f"{change.proration_numerator} of {change.proration_denominator} days"
-        ),
-        quantity=Decimal(1),
-        unit_price=Decimal(amount),
-        amount=amount,
+    line = upgrade_proration_line(
+        from_plan=change.from_plan.name,
+        to_plan=change.to_plan.name,
+        amount=change.proration_amount,
+        remaining=change.proration_numerator,
+        total=change.proration_denominator,
         period=Period(start=max(change.effective_at, period.start), end=period.end),
-        numerator=change.proration_numerator,
-        denominator=change.proration_denominator,
     )
     return invoice_issue(
         subscription=subscription,
         kind=InvoiceKind.PRORATION,
         period=period,
-        lines=[line],
+        priced=PricedPeriod(lines=(line,), currency=change.to_plan.currency),
         now=now,
         change=change,
         deliver=deliver,

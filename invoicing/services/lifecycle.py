@@ -12,11 +12,9 @@ from django.db import transaction
 from billing_project.shared.errors import Conflict, ValidationFailed
 from invoicing.models import Invoice, InvoiceStatus, ManualPayment
 from invoicing.models.invoices import PaymentMethodKind
-from invoicing.services.common import (
-    finalize_in_place,
-    invoice_lock,
-    schedule_delivery,
-)
+from invoicing.services.delivery import schedule_delivery
+from invoicing.services.finalization import finalize_in_place
+from invoicing.services.locking import invoice_lock
 
 FINALIZED = (InvoiceStatus.OPEN, InvoiceStatus.PAID, InvoiceStatus.UNCOLLECTIBLE)
 
@@ -54,7 +52,7 @@ def invoice_void(*, invoice_id, now: datetime) -> Invoice:
             )
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = now
-        invoice.amount_due = 0
+        invoice.amount_due_refresh()
         invoice.updated_at = now
         invoice.pdf_status = "pending"
         invoice.save()
@@ -129,7 +127,7 @@ def invoice_payment_record(
             created_at=now,
         )
         invoice.amount_paid += amount
-        invoice.amount_due = max(0, invoice.total - invoice.amount_paid - invoice.amount_credited)
+        invoice.amount_due_refresh()
         if invoice.amount_due == 0:
             invoice.status = InvoiceStatus.PAID
             invoice.paid_at = now

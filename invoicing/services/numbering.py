@@ -12,7 +12,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection, transaction
 
-from invoicing.models import DocumentType, NumberSequence
+from invoicing.models import DocumentType
+from invoicing.sql import NUMBER_BLOCK
 
 PREFIXES = {DocumentType.INVOICE: "INV", DocumentType.CREDIT_NOTE: "CN"}
 
@@ -37,16 +38,8 @@ def number_block(
         return []
     seller = seller or seller_code()
     year = at.year
-    table = NumberSequence._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (seller, document_type, year, last_value) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (seller, document_type, year) "
-            f"DO UPDATE SET last_value = {table}.last_value + EXCLUDED.last_value "
-            "RETURNING last_value",
-            [seller, document_type, year, count],
-        )
+        cursor.execute(NUMBER_BLOCK, [seller, document_type, year, count])
         last = cursor.fetchone()[0]
     prefix = PREFIXES[document_type]
     return [f"{prefix}-{year}-{value:06d}" for value in range(last - count + 1, last + 1)]

@@ -71,6 +71,6 @@ def plan(slug: str):
 
 
 def start(tenant, slug="developer", when="2026-01-01T00:00:00Z", **kwargs):
-    from invoicing.services.use_cases import subscription_start_and_invoice
+    from invoicing.services.subscription_billing import subscription_start_and_invoice
 
     return subscription_start_and_invoice(tenant=tenant, plan=plan(slug), now=at(when), **kwargs)

@@ -179,3 +179,30 @@ def test_list_filters(staff_client, tenant, other_tenant):
     assert staff_client.get("invoices", {"period": "2026-01"}).json()["count"] == 2
     assert staff_client.get("invoices", {"period": "2026-03"}).json()["count"] == 0
     assert staff_client.get("invoices", {"status": "nope"}).status_code == 400
+
+
+def test_null_items_and_bad_currency_are_400_not_500(staff_client, tenant):
+    """Found by schemathesis: null list items reached the service (DRF hands a list's
+    allow_null to its items) and answered 500."""
+    hostile = {"custom_fields": [None, None], "currency": "0", "line_items": []}
+    created = staff_client.post("invoices", {"tenant_id": str(tenant.pk), **hostile})
+    assert created.status_code == 400, created.content
+    errors = created.json()["errors"]
+    assert set(errors) == {"custom_fields", "currency", "line_items"}
+    assert errors["line_items"] == ["At least one line item is required."]
+    draft = staff_client.post("invoices", body(tenant)).json()
+    patched = staff_client.patch(f"invoices/{draft['id']}", hostile)
+    assert patched.status_code == 400, patched.content
+    assert created.json()["code"] == patched.json()["code"] == "validation_error"
+    assert Invoice.objects.count() == 1
+    assert staff_client.get(f"invoices/{draft['id']}").json() == draft
+
+
+def test_patch_with_a_partial_line_is_a_400(staff_client, tenant):
+    """A PATCH is partial, but each line it sends is whole (a missing description was a 500)."""
+    draft = staff_client.post("invoices", body(tenant)).json()
+    response = staff_client.patch(f"invoices/{draft['id']}", {"line_items": [{"quantity": "1"}]})
+    assert response.status_code == 400, response.content
+    errors = response.json()["errors"]["line_items"]["0"]
+    assert set(errors) == {"description", "unit_price", "total"}
+    assert staff_client.get(f"invoices/{draft['id']}").json() == draft

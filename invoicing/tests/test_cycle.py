@@ -57,7 +57,7 @@ def test_running_twice_makes_one_invoice(tenant, usage_feed):
 
 
 def test_downgrade_applies_at_period_end(tenant, usage_feed):
-    from invoicing.services.use_cases import subscription_change_plan_and_invoice
+    from invoicing.services.subscription_billing import subscription_change_plan_and_invoice
 
     sub, _ = start(tenant, "team")
     sub, change, invoice = subscription_change_plan_and_invoice(
@@ -190,3 +190,38 @@ def test_beat_schedule_is_installed():
 
     task = PeriodicTask.objects.get(task="invoicing.run_billing_cycle")
     assert task.enabled and task.crontab.minute == "0"
+
+
+def test_fixed_amount_discount_has_one_label_on_period_and_trial_end_invoices(
+    tenant, other_tenant, usage_feed
+):
+    """Pricing owns the discount line: "$10.00 off" whether the fee is a whole period's or the
+    prorated rest of a trial's period."""
+    from subscriptions.services.coupons import coupon_create
+
+    coupon_create(
+        code="TENOFF",
+        amount_off=1000,
+        currency=tenant.currency,
+        duration="forever",
+        now=at("2025-12-01T00:00:00Z"),
+    )
+    _, first = start(tenant, coupon_code="TENOFF")
+    trial_sub, _ = start(other_tenant, "team", trial_period_days=14, coupon_code="TENOFF")
+    cycle("2026-01-15T00:00:00Z")
+    trial_end = Invoice.objects.get(subscription=trial_sub)
+    for invoice in (first, trial_end):
+        discount = invoice.lines.get(kind="discount")
+        assert (discount.description, discount.amount) == ("Discount, $10.00 off", -1000)
+    assert trial_end.total == 10968 - 1000
+    assert trial_end.currency == trial_sub.plan.currency
+
+
+def test_invoice_currency_comes_from_the_plan_not_the_tenant(tenant, usage_feed):
+    sub, first = start(tenant)
+    tenant.currency = "eur"  # a later (refused by the API) change must not re-label invoices
+    tenant.save(update_fields=["currency"])
+    cycle("2026-02-01T00:00:00Z")
+    assert first.currency == sub.plan.currency
+    feb = Invoice.objects.get(period_start=at("2026-02-01T00:00:00Z"))
+    assert feb.currency == sub.plan.currency

@@ -115,3 +115,44 @@ def test_decimal_rendering_matches():
         assert orjson.loads(FastJSONRenderer().render([number(Decimal(text))])) == [
             float(text) if "." in text else int(text)
         ]
+
+
+def test_one_invoice_contract(staff_client, tenant, other_tenant, usage_feed):
+    """`InvoiceSerializer` (what the schema shows) is the definition: `invoice_data` and the
+    SQL-built list have exactly its fields, and every answer conforms to the schema, strictly
+    (all fields present, none other, null only where the schema says so)."""
+    from invoicing.serializers import InvoiceLineSerializer, InvoiceSerializer
+    from invoicing.sql import INVOICE_JSON_FIELDS, LINE_JSON_FIELDS
+    from invoicing.tests.conftest import start
+    from invoicing.tests.openapi import assert_conforms
+
+    assert list(INVOICE_JSON_FIELDS) == list(InvoiceSerializer().fields)
+    assert list(LINE_JSON_FIELDS) == list(InvoiceLineSerializer().fields)
+    _, first = start(tenant)
+    created = staff_client.post("invoices", body(other_tenant))
+    assert created.status_code == 201
+    assert_conforms("Invoice", created.json())
+    draft_id = created.json()["id"]
+    patched = staff_client.patch(f"invoices/{draft_id}", {"custom_fields": None, "notes": None})
+    assert patched.status_code == 200
+    assert_conforms("Invoice", patched.json())
+    Invoice.objects.filter(pk=draft_id).update(tax_decision={"rate": "0.0825"})
+    finalized = staff_client.post(f"invoices/{draft_id}/finalize").json()
+    assert_conforms("Invoice", finalized)
+    note = staff_client.post(
+        f"invoices/{draft_id}/credit-notes", {"lines": [{"description": "Goodwill", "amount": 1}]}
+    )
+    assert note.status_code == 201
+    assert_conforms("CreditNote", note.json())
+    assert_conforms(
+        "PaginatedCreditNoteList", staff_client.get(f"invoices/{draft_id}/credit-notes").json()
+    )
+    assert_conforms("Invoice", staff_client.post(f"invoices/{draft_id}/void").json())
+    detail = staff_client.get(f"invoices/{first.pk}").json()
+    assert_conforms("Invoice", detail)
+    assert list(detail) == list(InvoiceSerializer().fields)
+    assert list(detail["lines"][0]) == list(InvoiceLineSerializer().fields)
+    listed = staff_client.get("invoices").json()
+    assert_conforms("PaginatedInvoiceList", listed)
+    assert [list(i) for i in listed["results"]] == [list(InvoiceSerializer().fields)] * 2
+    assert listed["results"] == expected()

@@ -68,3 +68,48 @@ def test_failed_create_stores_nothing(tenant_admin_client, tenant):
     from subscriptions.models import Subscription
 
     assert not Subscription.objects.exists()
+
+
+def test_subscription_answers_conform_to_the_schema(tenant_admin_client, tenant):
+    from invoicing.tests.openapi import assert_conforms
+
+    created = tenant_admin_client.post(
+        "subscriptions",
+        {"tenant_id": str(tenant.pk), "plan_id": "developer", "trial_period_days": 3},
+    )
+    assert created.status_code == 201
+    assert_conforms("Subscription", created.json())
+    sub_id = created.json()["id"]
+    assert_conforms("Subscription", tenant_admin_client.get(f"subscriptions/{sub_id}").json())
+    assert_conforms("PaginatedSubscriptionList", tenant_admin_client.get("subscriptions").json())
+    for body in ({"plan_id": "team", "prorate": False}, {"cancel_at_period_end": True}):
+        changed = tenant_admin_client.patch(f"subscriptions/{sub_id}", body)
+        assert changed.status_code == 200, changed.content
+        assert_conforms("SubscriptionChangeResult", changed.json())
+
+
+def test_patch_schema_accepts_what_the_validation_accepts(tenant_admin_client, tenant):
+    """`PATCH subscriptions/{id}` takes exactly one of plan_id and cancel_at_period_end; the
+    schema says so (oneOf), so schema-valid bodies are accepted and the others are 400."""
+    from invoicing.tests.openapi import validator
+
+    schema = validator("PatchedSubscriptionUpdateRequest")
+    sub = tenant_admin_client.post(
+        "subscriptions", {"tenant_id": str(tenant.pk), "plan_id": "developer"}
+    ).json()
+    for body in (
+        {},
+        {"prorate": True},
+        {"plan_id": None, "cancel_at_period_end": None},
+        {"plan_id": "team", "cancel_at_period_end": True},
+    ):
+        assert not schema.is_valid(body), body
+        response = tenant_admin_client.patch(f"subscriptions/{sub['id']}", body)
+        assert response.status_code == 400, body
+    for body in (
+        {"plan_id": None, "cancel_at_period_end": True},
+        {"cancel_at_period_end": False, "cancellation_reason": None},
+    ):
+        assert schema.is_valid(body), body
+        response = tenant_admin_client.patch(f"subscriptions/{sub['id']}", body)
+        assert response.status_code == 200, (body, response.content)

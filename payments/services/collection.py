@@ -30,10 +30,12 @@ from billing_project.shared import stripe_gateway
 from billing_project.shared.errors import BillingError, Conflict
 from invoicing.models import InvoiceStatus
 from invoicing.services import lifecycle
-from invoicing.services.common import invoice_lock
+from invoicing.services.locking import invoice_lock
+from payments import mirror
 from payments.models import PaymentAttempt, PaymentAttemptStatus, PaymentAttemptTrigger
 from payments.services import notifications
 from subscriptions.models import PaymentMethod
+from subscriptions.services.payment_methods import payment_method_resolve
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +99,10 @@ class IntentState:
 # --- opening an attempt -----------------------------------------------------------------------
 
 
-def _payment_method_for(*, tenant, payment_method_id) -> PaymentMethod | None:
-    methods = PaymentMethod.objects.filter(tenant=tenant)
+def _payment_method_for(*, tenant, payment_method_id, now: datetime) -> PaymentMethod | None:
     if payment_method_id:
-        text = str(payment_method_id)
-        if text.startswith("pm_"):
-            return methods.filter(stripe_payment_method_id=text).first()
-        return methods.filter(pk=text).first()
-    return methods.filter(is_default=True).first()
+        return payment_method_resolve(tenant=tenant, ref=payment_method_id, now=now)
+    return PaymentMethod.objects.filter(tenant=tenant, is_default=True).first()
 
 
 def _attempt_open(
@@ -146,7 +144,7 @@ def _attempt_open(
                 )
             )
         tenant = invoice.tenant
-        method = _payment_method_for(tenant=tenant, payment_method_id=payment_method_id)
+        method = _payment_method_for(tenant=tenant, payment_method_id=payment_method_id, now=now)
         if method is None or not tenant.stripe_customer_id:
             return refuse(
                 Conflict(
@@ -197,6 +195,30 @@ def invoice_collect(
     if attempt is None:
         return None
     return attempt_charge(attempt_id=attempt.pk, now=now)
+
+
+def invoice_pay(*, invoice, payment_method_ref=None, now: datetime) -> PaymentAttempt | None:
+    """`POST invoices/{id}/pay`: charge now, strictly (a state that forbids it is a 409).
+    `payment_method_ref` (our id or a Stripe pm_... id; the default card when absent): a
+    `pm_...` the tenant does not have yet is attached first (not as its default), but only
+    while the invoice can still be collected."""
+    payment_method_id = payment_method_ref or None
+    if payment_method_id:
+        method = payment_method_resolve(
+            tenant=invoice.tenant,
+            ref=payment_method_id,
+            now=now,
+            attach=invoice.status in COLLECTABLE,
+        )
+        if method is not None:
+            payment_method_id = method.pk
+    return invoice_collect(
+        invoice_id=invoice.pk,
+        now=now,
+        trigger=PaymentAttemptTrigger.PAY,
+        payment_method_id=payment_method_id,
+        strict=True,
+    )
 
 
 # --- charging ---------------------------------------------------------------------------------
@@ -288,8 +310,6 @@ def attempt_charge(*, attempt_id, now: datetime) -> PaymentAttempt:
 
 
 def _mirror_after(state: IntentState) -> None:
-    from payments import mirror
-
     if state.raw is not None:
         mirror.mirror_payment_intent(state.raw, source="charge")
     else:

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 
 from billing_project.shared.money import format_money
 from payments.models import PaymentAttempt, PaymentAttemptStatus
+from subscriptions.models import PaymentMethod
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ API_BASE = "/api/v1/billing"
 
 def _context(attempt: PaymentAttempt) -> dict:
     invoice = attempt.invoice
-    from subscriptions.models import PaymentMethod
-
     card = (
         PaymentMethod.objects.filter(stripe_payment_method_id=attempt.stripe_payment_method_id)
         .values_list("brand", "last4")

@@ -20,8 +20,9 @@ from django.db.models import Sum
 from billing_project.shared import stripe_gateway
 from billing_project.shared.errors import Conflict, DependencyUnavailable, ValidationFailed
 from invoicing.models import InvoiceStatus
-from invoicing.services.common import invoice_lock
 from invoicing.services.credit_notes import credit_note_create, creditable_amount
+from invoicing.services.locking import invoice_lock
+from payments import mirror
 from payments.models import PaymentAttempt, PaymentAttemptStatus, Refund, RefundStatus
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,6 @@ def invoice_refund(*, invoice_id, amount, reason: str, now: datetime, actor: str
 
 
 def _mirror_refund(refund_id: str) -> None:
-    from payments import mirror
-
     try:
         data = stripe_gateway.raw_object("refund", refund_id)
     except Exception as exc:

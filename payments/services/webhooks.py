@@ -28,6 +28,8 @@ from billing_project.shared.dispatch import dispatch_task
 from payments import mirror
 from payments.models import WebhookEvent, WebhookEventStatus
 from payments.services import collection
+from subscriptions import stripe_mirror
+from subscriptions.services.payment_methods import payment_method_sync_from_stripe
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +123,6 @@ def _handle_payment_intent(event: WebhookEvent, now: datetime) -> str:
 
 
 def _handle_payment_method(event: WebhookEvent, now: datetime) -> str:
-    from subscriptions.services.payment_methods import payment_method_sync_from_stripe
-
     obj = _object_of(event)
     pm_id = obj.get("id") or ""
     if not pm_id:
@@ -130,19 +130,16 @@ def _handle_payment_method(event: WebhookEvent, now: datetime) -> str:
     change = payment_method_sync_from_stripe(stripe_payment_method_id=pm_id, now=now)
     customer = obj.get("customer")
     customer_id = customer.get("id") if isinstance(customer, dict) else customer
-    if customer_id:
-        from subscriptions import stripe_mirror
-
-        if not stripe_mirror.mirror_customer_and_payment_method(
-            customer_id=customer_id,
-            payment_method_id=pm_id if event.type.endswith("attached") else "",
-        ):
-            mirror._record_failure(
-                object_type="customer",
-                stripe_id=customer_id,
-                source=event.type,
-                exc=RuntimeError("subscriptions.stripe_mirror failed (see its log)"),
-            )
+    if customer_id and not stripe_mirror.mirror_customer_and_payment_method(
+        customer_id=customer_id,
+        payment_method_id=pm_id if event.type.endswith("attached") else "",
+    ):
+        mirror._record_failure(
+            object_type="customer",
+            stripe_id=customer_id,
+            source=event.type,
+            exc=RuntimeError("subscriptions.stripe_mirror failed (see its log)"),
+        )
     return f"{pm_id}: {change}"
 
 

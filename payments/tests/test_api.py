@@ -3,6 +3,7 @@
 import pytest
 
 from invoicing.models import CreditNote, Invoice
+from invoicing.tests.openapi import assert_conforms
 from payments.models import PaymentAttempt, Refund
 from payments.tests.conftest import DECLINING_CARD
 
@@ -65,6 +66,9 @@ def test_pay_after_a_decline_with_another_card(tenant, with_card, finalized, ten
     assert again.status_code == 200 and again.json() == body
     listed = tenant_admin_client.get(f"invoices/{invoice['id']}/payment-attempts").json()
     assert listed["count"] == 2
+    assert_conforms("InvoicePayment", declined.json())
+    assert_conforms("InvoicePayment", body)
+    assert_conforms("PaginatedPaymentAttemptList", listed)
 
 
 @pytest.mark.stripe

@@ -4,10 +4,13 @@ from subscriptions.pricing.coupons import CouponTerms, coupon_applies, coupon_di
 from subscriptions.pricing.engine import (
     MetricTerms,
     PlanTerms,
+    overage_charge,
+    price_discount,
     price_overages,
     price_period,
     price_plan_fee,
     price_upgrade,
+    upgrade_proration_line,
 )
 from subscriptions.pricing.lines import PricedLine, PricedPeriod
 from subscriptions.pricing.periods import (
@@ -31,9 +34,11 @@ __all__ = [
     "billing_period",
     "coupon_applies",
     "coupon_discount",
+    "overage_charge",
     "period_at",
     "period_days",
     "period_index_at",
+    "price_discount",
     "price_overages",
     "price_period",
     "price_plan_fee",
@@ -41,4 +46,5 @@ __all__ = [
     "prorate",
     "remaining_days",
     "remaining_fraction",
+    "upgrade_proration_line",
 ]

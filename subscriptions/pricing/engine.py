@@ -89,6 +89,18 @@ def price_plan_fee(
     )
 
 
+def overage_charge(
+    *, measured: Decimal, included: Decimal, unit_price: Decimal, currency: str
+) -> tuple[Decimal, int]:
+    """The units over what is included and their price in minor units, rounded once:
+    `(max(0, measured - included), round(overage * unit_price))`. Shared by invoices and the
+    projected cost of current usage."""
+    overage = measured - included
+    if overage <= 0:
+        return Decimal(0), 0
+    return overage, round_minor(overage * unit_price, currency)
+
+
 def price_overages(
     *, plan: PlanTerms, usage: Mapping[str, Decimal], period: Period
 ) -> tuple[PricedLine, ...]:
@@ -98,7 +110,12 @@ def price_overages(
         if not isinstance(measured, Decimal | int) or isinstance(measured, bool):
             raise TypeError(f"usage for {terms.metric} must be a Decimal")
         measured = Decimal(measured)
-        overage = max(Decimal(0), measured - terms.included)
+        overage, amount = overage_charge(
+            measured=measured,
+            included=terms.included,
+            unit_price=terms.unit_price,
+            currency=plan.currency,
+        )
         if overage <= 0:
             continue
         lines.append(
@@ -109,7 +126,7 @@ def price_overages(
                 ),
                 quantity=overage,
                 unit_price=terms.unit_price,
-                amount=round_minor(overage * terms.unit_price, plan.currency),
+                amount=amount,
                 period=period,
                 metric=terms.metric,
                 included=terms.included,
@@ -117,6 +134,22 @@ def price_overages(
             )
         )
     return tuple(lines)
+
+
+def upgrade_proration_line(
+    *, from_plan: str, to_plan: str, amount: int, remaining: int, total: int, period: Period
+) -> PricedLine:
+    """The line charging an upgrade's `new - old` for `remaining` of `total` days."""
+    return PricedLine(
+        kind="proration",
+        description=f"Upgrade {from_plan} to {to_plan}, {remaining} of {total} days",
+        quantity=Decimal(1),
+        unit_price=Decimal(amount),
+        amount=amount,
+        period=period,
+        numerator=remaining,
+        denominator=total,
+    )
 
 
 def price_upgrade(
@@ -132,21 +165,21 @@ def price_upgrade(
     amount = prorate(
         amount=new.amount - old.amount, fraction=Fraction(remaining, total), currency=new.currency
     )
-    return PricedLine(
-        kind="proration",
-        description=(f"Upgrade {old.plan_name} to {new.plan_name}, {remaining} of {total} days"),
-        quantity=Decimal(1),
-        unit_price=Decimal(amount),
+    return upgrade_proration_line(
+        from_plan=old.plan_name,
+        to_plan=new.plan_name,
         amount=amount,
+        remaining=remaining,
+        total=total,
         period=period,
-        numerator=remaining,
-        denominator=total,
     )
 
 
-def _discount_line(
+def price_discount(
     *, coupon: CouponTerms, fee_line: PricedLine, currency: str
 ) -> PricedLine | None:
+    """The coupon's discount on a fee line ("Discount, 20% off" / "Discount, $10.00 off"),
+    None when it discounts nothing."""
     discount = coupon_discount(terms=coupon, fee=fee_line.amount, currency=currency)
     if discount == 0:
         return None
@@ -172,18 +205,23 @@ def price_period(
     usage: Mapping[str, Decimal],
     coupon: CouponTerms | None = None,
     coupon_period_index: int = 0,
+    remaining_days: int | None = None,
+    period_days: int | None = None,
 ) -> PricedPeriod:
-    """One period invoice: the fee for `fee_period` (in advance), its coupon discount, and
-    overages for `usage_period` (in arrears). `coupon_period_index` counts the periods since the
-    coupon was redeemed, the redemption's period being 0."""
+    """One period invoice: the fee for `fee_period` (in advance; prorated when the day counts
+    are given, see `price_plan_fee`), its coupon discount, and overages for `usage_period` (in
+    arrears). `coupon_period_index` counts the periods since the coupon was redeemed, the
+    redemption's period being 0."""
     lines: list[PricedLine] = []
     if fee_period is not None:
-        fee_line = price_plan_fee(plan=plan, period=fee_period)
+        fee_line = price_plan_fee(
+            plan=plan, period=fee_period, remaining_days=remaining_days, period_days=period_days
+        )
         lines.append(fee_line)
         if coupon is not None and coupon_applies(
             terms=coupon, periods_since_redemption=coupon_period_index
         ):
-            discount = _discount_line(coupon=coupon, fee_line=fee_line, currency=plan.currency)
+            discount = price_discount(coupon=coupon, fee_line=fee_line, currency=plan.currency)
             if discount is not None:
                 lines.append(discount)
     if usage_period is not None:

@@ -192,6 +192,31 @@ def payment_method_attach_for_tenant(
     return payment_method
 
 
+def payment_method_resolve(
+    *, tenant: Tenant, ref, now: datetime, attach: bool = False, make_default: bool = False
+) -> PaymentMethod | None:
+    """The tenant's payment method named by `ref`: a Stripe `pm_...` id or our id (a UUID,
+    else 400). With `attach`, a `pm_...` the tenant does not have yet is attached to its
+    customer (and one that is, made its default when `make_default`), as
+    `payment_method_attach_for_tenant` does. None when the tenant has no such method."""
+    text = str(ref)
+    if text.startswith("pm_"):
+        found = PaymentMethod.objects.filter(tenant=tenant, stripe_payment_method_id=text).first()
+        if attach and (found is None or make_default):
+            return payment_method_attach_for_tenant(
+                tenant=tenant, stripe_payment_method_id=text, make_default=make_default, now=now
+            )
+        return found
+    try:
+        method_id = uuid.UUID(text)
+    except ValueError:
+        raise ValidationFailed(
+            "payment_method_id must be a UUID.",
+            errors={"payment_method_id": ["Must be a valid UUID."]},
+        ) from None
+    return PaymentMethod.objects.filter(tenant=tenant, pk=method_id).first()
+
+
 def payment_method_create(
     *, tenant: Tenant, stripe_payment_method_id: str, now: datetime
 ) -> PaymentMethod:

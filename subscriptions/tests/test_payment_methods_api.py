@@ -337,3 +337,19 @@ def test_a_mirror_failure_never_fails_the_request(
     assert stripe_mirror.mirror_failure_count() == failures + 1
     assert not MirrorCustomer.objects.exists()
     assert TEST_SECRET_KEY != settings.STRIPE_SECRET_KEY
+
+
+def test_payment_method_resolve_reads_a_pm_id_or_our_id(tenant, other_tenant):
+    """One lookup for "a pm_... or our id": only the tenant's own, a bad UUID is a 400."""
+    from billing_project.shared.errors import ValidationFailed
+    from subscriptions.services.payment_methods import payment_method_resolve
+
+    mine = stored_pm(tenant)
+    theirs = stored_pm(other_tenant)
+    for ref in (mine.stripe_payment_method_id, str(mine.pk), mine.pk):
+        assert payment_method_resolve(tenant=tenant, ref=ref, now=FIXED_NOW) == mine
+    for ref in (theirs.stripe_payment_method_id, str(theirs.pk), "pm_unknown"):
+        assert payment_method_resolve(tenant=tenant, ref=ref, now=FIXED_NOW) is None
+    with pytest.raises(ValidationFailed) as raised:
+        payment_method_resolve(tenant=tenant, ref="not-a-uuid", now=FIXED_NOW)
+    assert raised.value.errors == {"payment_method_id": ["Must be a valid UUID."]}

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 
 from billing_project.shared.clock import utcnow
+from invoicing.services.cycle import billing_cycle_run
 
 
 def parse_instant(value: str) -> datetime:
@@ -22,8 +23,6 @@ class Command(BaseCommand):
         parser.add_argument("--now", help="ISO-8601 instant (default: the current time, UTC)")
 
     def handle(self, *args, **options):
-        from invoicing.services.cycle import billing_cycle_run
-
         now = parse_instant(options["now"]) if options.get("now") else utcnow()
         try:
             result = billing_cycle_run(now=now)

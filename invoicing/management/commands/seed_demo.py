@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 from billing_project.shared.clock import utcnow
-from invoicing.services.use_cases import subscription_start_and_invoice
+from invoicing.services.subscription_billing import subscription_start_and_invoice
 from subscriptions.models import Plan, Tenant
 from subscriptions.selectors import subscription_live_for_tenant
 from subscriptions.services.tenants import tenant_create

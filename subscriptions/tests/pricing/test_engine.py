@@ -7,6 +7,7 @@ import pytest
 from subscriptions.pricing import (
     CouponTerms,
     MetricTerms,
+    Period,
     PlanTerms,
     PricedLine,
     PricedPeriod,
@@ -160,3 +161,34 @@ def test_overage_descriptions_group_thousands():
         "0",
         "1,234,567.125",
     ]
+
+
+def test_overage_charge_is_the_one_overage_rule():
+    from subscriptions.pricing import overage_charge
+
+    assert overage_charge(
+        measured=Decimal("1500.5"),
+        included=Decimal(1000),
+        unit_price=Decimal("0.3"),
+        currency="usd",
+    ) == (Decimal("500.5"), 150)  # 150.15 rounds half-up once, to 150
+    assert overage_charge(
+        measured=Decimal(10), included=Decimal(20), unit_price=Decimal(5), currency="usd"
+    ) == (Decimal(0), 0)
+
+
+def test_upgrade_proration_line_matches_price_upgrade():
+    from subscriptions.pricing import upgrade_proration_line
+
+    line = upgrade_proration_line(
+        from_plan="Developer",
+        to_plan="Team",
+        amount=4839,
+        remaining=10,
+        total=31,
+        period=Period(
+            start=datetime(2026, 1, 22, tzinfo=UTC), end=datetime(2026, 2, 1, tzinfo=UTC)
+        ),
+    )
+    assert line.description == "Upgrade Developer to Team, 10 of 31 days"
+    assert (line.kind, line.amount, line.explanation()["fraction"]) == ("proration", 4839, "10/31")

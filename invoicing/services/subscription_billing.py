@@ -1,15 +1,36 @@
 """Use cases that span subscriptions and invoicing: start a subscription and bill its first
-period; change its plan and bill the proration. One transaction each: a failure leaves nothing."""
+period; change its plan and bill the proration. One transaction each: a failure leaves nothing
+(except a card attached at Stripe, which no rollback undoes: everything that can refuse the
+start is checked before it)."""
 
 from datetime import datetime
 
 from django.db import transaction
 
+from billing_project.shared.errors import Conflict, NotFound
 from invoicing.models import Invoice
 from invoicing.services.generation import invoice_first_period, invoice_upgrade
 from subscriptions.models import Plan, Subscription, SubscriptionChange, Tenant
 from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
+from subscriptions.services import coupons as coupon_services
 from subscriptions.services import subscriptions as subscription_services
+from subscriptions.services.payment_methods import (
+    payment_method_resolve,
+    payment_method_set_default,
+)
+
+
+def _payment_method_make_default(*, tenant: Tenant, ref: str, now: datetime) -> None:
+    """`ref` (our id or a Stripe pm_... id) becomes the tenant's default card."""
+    method = payment_method_resolve(tenant=tenant, ref=ref, now=now, attach=True, make_default=True)
+    if method is None:
+        raise NotFound("Payment method not found.")
+    payment_method_set_default(payment_method=method, now=now)
+
+
+def _live_subscription_refuse(*, tenant: Tenant) -> None:
+    if Subscription.objects.live().filter(tenant_id=tenant.pk).exists():
+        raise Conflict("The tenant already has a live subscription.", code="subscription_exists")
 
 
 def subscription_start_and_invoice(
@@ -20,7 +41,18 @@ def subscription_start_and_invoice(
     actor: str = "",
     trial_period_days: int | None = None,
     coupon_code: str | None = None,
+    payment_method_ref: str | None = None,
 ) -> tuple[Subscription, Invoice | None]:
+    """`POST subscriptions`. `payment_method_ref` (our id or a Stripe pm_... id) becomes the
+    tenant's default card, once everything else that can refuse the request was checked."""
+    _live_subscription_refuse(tenant=tenant)
+    if payment_method_ref:
+        if coupon_code:
+            coupon_services.coupon_check(code=coupon_code, now=now, currency=plan.currency)
+        subscription_services.subscription_create_check(
+            tenant=tenant, plan=plan, trial_period_days=trial_period_days
+        )
+        _payment_method_make_default(tenant=tenant, ref=payment_method_ref, now=now)
     with transaction.atomic():
         subscription = subscription_services.subscription_create(
             tenant=tenant,

@@ -1,0 +1,1 @@
+"""HTTP for invoicing, one module per resource."""
