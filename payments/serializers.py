@@ -6,7 +6,7 @@ from rest_framework import serializers
 from billing_project.shared.api.fields import StrictCharField
 from invoicing.serializers import InvoiceSerializer, iso
 from payments.models import PaymentAttemptStatus, RefundStatus
-from subscriptions.subscription_serializers import PaymentMethodRefField
+from subscriptions.serializers.subscriptions import PaymentMethodRefField
 
 
 def attempt_data(attempt) -> dict:

@@ -1,7 +1,6 @@
 from django.urls import path
 
-from subscriptions import subscription_apis
-from subscriptions.apis import coupons, payment_methods, plans, tenants
+from subscriptions.apis import coupons, payment_methods, plans, subscriptions, tenants
 
 urlpatterns = [
     path("tenants", tenants.TenantListCreateApi.as_view(), name="tenants"),
@@ -12,7 +11,7 @@ urlpatterns = [
     # they bill as they act (a use case of invoicing).
     path(
         "subscriptions/<str:subscription_id>/reactivate",
-        subscription_apis.SubscriptionReactivateApi.as_view(),
+        subscriptions.SubscriptionReactivateApi.as_view(),
         name="subscription-reactivate",
     ),
     path("coupons", coupons.CouponListCreateApi.as_view(), name="coupons"),

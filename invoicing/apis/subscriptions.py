@@ -18,14 +18,14 @@ from invoicing.services.subscription_billing import (
 from subscriptions import selectors
 from subscriptions.models import Plan, Subscription
 from subscriptions.models.subscriptions import SubscriptionStatus
-from subscriptions.services import subscriptions as subscription_services
-from subscriptions.services.tenants import tenant_get
-from subscriptions.subscription_serializers import (
+from subscriptions.serializers.subscriptions import (
     SubscriptionChangeResultSerializer,
     SubscriptionCreateSerializer,
     SubscriptionSerializer,
     SubscriptionUpdateSerializer,
 )
+from subscriptions.services import subscriptions as subscription_services
+from subscriptions.services.tenants import tenant_get
 
 
 def _plan(value) -> Plan:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from billing_project.shared import stripe_gateway
+
 TEST_SECRET_KEY = "sk_test_" + "leanvibeLocalstripe0123456789"
 STARTUP_TIMEOUT_SECONDS = 15.0
 
@@ -79,8 +81,6 @@ _STRIPE_SETTINGS = ("STRIPE_SECRET_KEY", "STRIPE_TEST_SECRET_KEY", "STRIPE_API_B
 
 def _configure(settings, *, api_base: str):
     """Set the Stripe settings for one test; the returned callable puts them (and stripe) back."""
-    from billing_project.shared import stripe_gateway
-
     original = {name: getattr(settings, name) for name in _STRIPE_SETTINGS}
     settings.STRIPE_SECRET_KEY = TEST_SECRET_KEY
     settings.STRIPE_TEST_SECRET_KEY = TEST_SECRET_KEY

@@ -10,8 +10,8 @@ from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import NotFound
 from subscriptions import selectors
 from subscriptions.models import Subscription
+from subscriptions.serializers.subscriptions import SubscriptionSerializer
 from subscriptions.services import subscriptions as services
-from subscriptions.subscription_serializers import SubscriptionSerializer
 
 
 def subscription_for_request(request, subscription_id) -> Subscription:
