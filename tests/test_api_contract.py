@@ -136,3 +136,11 @@ def test_patch_invoice_with_a_partial_line_is_a_400(staff_client, seeded):
         f"invoices/{seeded['path.invoice_id']}", {"line_items": [{"quantity": "1"}]}
     )
     assert response.status_code == 400, response.content
+
+
+def test_bodies_that_may_not_be_empty_are_required_in_the_schema(client):
+    # Found by schemathesis' positive-data check: an empty body was schema-valid but a 400.
+    paths = client.get("/api/v1/billing/schema/?format=json").json()["paths"]
+    assert paths["/api/v1/billing/coupons"]["post"]["requestBody"]["required"] is True
+    detail = paths["/api/v1/billing/subscriptions/{subscription_id}"]["patch"]
+    assert detail["requestBody"]["required"] is True

@@ -95,6 +95,7 @@ class SubscriptionDetailApi(BillingGenericAPIView):
     permission_classes = [ReadAnyWriteAdmin]
     serializer_class = SubscriptionSerializer
     queryset = Subscription.objects.none()
+    request_body_required = ("patch",)
 
     @extend_schema(responses=SubscriptionSerializer)
     def get(self, request, subscription_id):

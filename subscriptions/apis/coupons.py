@@ -21,6 +21,7 @@ class CouponListCreateApi(BillingGenericAPIView):
     permission_classes = [IsStaff]
     serializer_class = CouponSerializer
     queryset = Coupon.objects.none()
+    request_body_required = ("post",)
 
     @extend_schema(operation_id="coupons_list", responses=CouponSerializer(many=True))
     def get(self, request):

@@ -37,6 +37,16 @@ _WITH_BODY = ("409", "413")
 
 
 class BillingAutoSchema(AutoSchema):
+    """A view lists in `request_body_required` the methods whose body may not be empty when
+    drf-spectacular cannot tell (a oneOf request, or a serializer of optional fields of which
+    one must be sent)."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body and self.method.lower() in getattr(self.view, "request_body_required", ()):
+            body["required"] = True
+        return body
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         codes = list(_ALWAYS)
