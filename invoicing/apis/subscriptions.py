@@ -8,14 +8,15 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from billing_project.shared.api.permissions import ReadAnyWriteAdmin, principal_of
-from billing_project.shared.api.views import BillingGenericAPIView, parse_uuid, tenant_scope
+from billing_project.shared.api.views import BillingGenericAPIView, tenant_scope
 from billing_project.shared.clock import utcnow
-from billing_project.shared.errors import NotFound, ValidationFailed
+from billing_project.shared.errors import ValidationFailed
 from invoicing.services.subscription_billing import (
     subscription_change_plan_and_invoice,
     subscription_start_and_invoice,
 )
 from subscriptions import selectors
+from subscriptions.apis.subscriptions import subscription_for_request
 from subscriptions.models import Plan, Subscription
 from subscriptions.models.subscriptions import SubscriptionStatus
 from subscriptions.serializers.subscriptions import (
@@ -33,16 +34,6 @@ def _plan(value) -> Plan:
     if plan is None:
         raise ValidationFailed(f"Unknown plan {value!r}.", errors={"plan_id": ["Unknown plan."]})
     return plan
-
-
-def _scoped_subscription(request, subscription_id) -> Subscription:
-    subscription_id = parse_uuid(subscription_id, not_found=True)
-    principal = principal_of(request)
-    tenant_id = None if principal.is_staff else principal.tenant_id
-    sub = selectors.subscription_get(subscription_id=subscription_id, tenant_id=tenant_id)
-    if sub is None:
-        raise NotFound("Subscription not found.")
-    return sub
 
 
 class SubscriptionListCreateApi(BillingGenericAPIView):
@@ -99,13 +90,15 @@ class SubscriptionDetailApi(BillingGenericAPIView):
 
     @extend_schema(responses=SubscriptionSerializer)
     def get(self, request, subscription_id):
-        return Response(SubscriptionSerializer(_scoped_subscription(request, subscription_id)).data)
+        return Response(
+            SubscriptionSerializer(subscription_for_request(request, subscription_id)).data
+        )
 
     @extend_schema(
         request=SubscriptionUpdateSerializer, responses=SubscriptionChangeResultSerializer
     )
     def patch(self, request, subscription_id):
-        sub = _scoped_subscription(request, subscription_id)
+        sub = subscription_for_request(request, subscription_id)
         serializer = SubscriptionUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
