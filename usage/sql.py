@@ -381,6 +381,13 @@ SELECT sub.current_period_start, sub.current_period_end, sub.currency, m.metric_
     totals=_TOTALS_CTES,
 )
 
+# GET usage/current runs CURRENT as a prepared statement, once per connection (Django disables
+# psycopg's own preparation): planning the union of ten index ranges per metric took ~1.1 ms of
+# ~1.8 ms. After five custom plans the server keeps a generic one, which loses nothing: every
+# range comes from the subscription row at run time (lateral references in either plan).
+CURRENT_PREPARE = "PREPARE usage_current (uuid) AS " + CURRENT.replace("%(tenant)s", "$1")
+CURRENT_EXECUTE = "EXECUTE usage_current (%(tenant)s)"
+
 # --- reconciliation: rollups recomputed from raw events ---------------------------------------
 
 
