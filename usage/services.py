@@ -5,7 +5,7 @@ Both ingestion paths bypass the ORM (not the validation): one event is one call 
 `usage_record_one` function (installed by a migration): the tenant's shared lock, then one
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
 and daily rollups, the distinct key and the edge rollups of a registered boundary in the
-event's hour. A batch is one `INSERT ... SELECT FROM json_to_recordset(...) ON CONFLICT DO NOTHING
+event's hour. A batch is one `INSERT ... SELECT FROM json_array_elements(...) ON CONFLICT DO NOTHING
 RETURNING` in idempotency-key order plus the same set-based upserts, each in key order. Either
 way the event and its rollups commit together or not at all. A batch that still meets a
 deadlock or a serialization failure is retried.
@@ -153,7 +153,8 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
         cursor.nextset()  # the second result is the context's
         parsed = parse_batch(records, catalog=catalog, ctx=_context(cursor.fetchone(), now))
         seen: set[str] = set()
-        unique_metrics = set()
+        positions: dict = {}  # metric id -> its position in `metrics`, from 1 (sql.BATCH)
+        metrics, unique_metrics = [], []
         rows = []
         for record in parsed:
             key = record.idempotency_key
@@ -162,24 +163,22 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
                     continue
                 seen.add(key)
             metric = record.metric
-            if metric.aggregation == "unique_count":
-                unique_metrics.add(metric.id)
-            rows.append(
-                {
-                    "metric_id": metric.id,
-                    "quantity": str(record.quantity),  # exact: the decimal literal
-                    "timestamp": record.timestamp,
-                    "idempotency_key": key,
-                    "unique_key": record.unique_key,
-                }
-            )
+            position = positions.get(metric.id)
+            if position is None:
+                metrics.append(metric.id)
+                position = positions[metric.id] = len(metrics)
+                if metric.aggregation == "unique_count":
+                    unique_metrics.append(metric.id)
+            # quantity: exact, the decimal literal
+            rows.append([position, str(record.quantity), record.timestamp, key, record.unique_key])
         cursor.execute(
             sql.BATCH,
             {
                 "records": orjson.dumps(rows).decode(),
+                "metrics": metrics,
                 "tenant": tenant_id,
                 "now": now,
-                "unique_metrics": list(unique_metrics),
+                "unique_metrics": unique_metrics,
             },
         )
         accepted = cursor.fetchone()[0]

@@ -121,7 +121,10 @@ BATCH_PREPARE = (
 
 # The records arrive as one JSON text, decoded by PostgreSQL (binding five arrays of 1,000
 # values each cost more client time; a staging table cost a COPY round trip and its ON COMMIT
-# truncation). Events are inserted in idempotency-key order, by bytes (the locale's collation
+# truncation): an array per record, [metric's position in %(metrics)s (from 1), quantity as a
+# decimal string, timestamp, idempotency key, unique key] (objects decoded by
+# json_to_recordset cost ~1 ms more server time per 1,000 records, a text 2.7x as long to
+# escape and scan). Events are inserted in idempotency-key order, by bytes (the locale's collation
 # sorted ~20x slower): two batches of one tenant whose keys overlap wait on each other's first
 # common key instead of deadlocking. The rollups follow from the rows inserted (a duplicate
 # counts nowhere), each upserted in key order as well.
@@ -130,12 +133,10 @@ BATCH = _render(
 WITH ins AS (
   INSERT INTO {events}
     (id, tenant_id, metric_id, quantity, timestamp, idempotency_key, unique_key, received_at)
-  SELECT gen_random_uuid(), %(tenant)s, metric_id, quantity, timestamp, idempotency_key,
-         unique_key, %(now)s
-    FROM json_to_recordset(%(records)s::json)
-         AS r(metric_id uuid, quantity numeric, timestamp timestamptz, idempotency_key text,
-              unique_key text)
-   ORDER BY idempotency_key COLLATE "C"
+  SELECT gen_random_uuid(), %(tenant)s, (%(metrics)s::uuid[])[(r->>0)::int],
+         (r->>1)::numeric, (r->>2)::timestamptz, r->>3, r->>4, %(now)s
+    FROM json_array_elements(%(records)s::json) AS r
+   ORDER BY (r->>3) COLLATE "C"
   ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING metric_id, quantity, timestamp, unique_key
 ),
