@@ -14,7 +14,6 @@ the cost grows neither with the tenant's history nor with its volume (~30 daily 
 rows and two edge rows per metric for a month). Exact for all four aggregations; one query.
 """
 
-import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -29,9 +28,6 @@ from usage.models import UsageEvent
 from usage.services import usage_boundaries_register
 
 EDGE_RAW_LIMIT = 100
-# The database connections on which `sql.CURRENT_PREPARE` ran (a prepared statement lasts as
-# long as its session, whatever becomes of the transaction it was prepared in).
-_PREPARED: weakref.WeakSet = weakref.WeakSet()
 
 
 def _value(aggregation, total, maximum, latest, distinct):
@@ -120,10 +116,7 @@ def usage_current(*, tenant_id) -> CurrentUsage:
     409 `no_live_subscription` when the tenant has none. One query (prepared): the
     subscription, its plan's terms and the period's totals."""
     with connection.cursor() as cursor:
-        if connection.connection not in _PREPARED:
-            cursor.execute(sql.CURRENT_PREPARE)
-            _PREPARED.add(connection.connection)
-        cursor.execute(sql.CURRENT_EXECUTE, {"tenant": tenant_id})
+        sql.execute_prepared(cursor, sql.CURRENT, {"tenant": tenant_id}, sql.CURRENT_TYPES)
         rows = cursor.fetchall()
     if not rows:
         raise Conflict("The tenant has no live subscription.", code="no_live_subscription")

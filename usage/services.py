@@ -171,16 +171,14 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
                     unique_metrics.append(metric.id)
             # quantity: exact, the decimal literal
             rows.append([position, str(record.quantity), record.timestamp, key, record.unique_key])
-        cursor.execute(
-            sql.BATCH,
-            {
-                "records": orjson.dumps(rows).decode(),
-                "metrics": metrics,
-                "tenant": tenant_id,
-                "now": now,
-                "unique_metrics": unique_metrics,
-            },
-        )
+        params = {
+            "records": orjson.dumps(rows).decode(),
+            "metrics": metrics,
+            "tenant": tenant_id,
+            "now": now,
+            "unique_metrics": unique_metrics,
+        }
+        sql.execute_prepared(cursor, sql.BATCH, params, sql.BATCH_TYPES)
         accepted = cursor.fetchone()[0]
     received = len(parsed)
     return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)

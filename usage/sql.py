@@ -9,6 +9,9 @@ latest_value, wherever it is merged: the value of the newest event by timestamp;
 share that timestamp, the largest of their values (a rule that does not depend on arrival order).
 """
 
+import hashlib
+import weakref
+
 from psycopg import sql
 
 from subscriptions.models import Metric, Plan, PlanMetric, Subscription, Tenant
@@ -382,12 +385,40 @@ SELECT sub.current_period_start, sub.current_period_end, sub.currency, m.metric_
     totals=_TOTALS_CTES,
 )
 
-# GET usage/current runs CURRENT as a prepared statement, once per connection (Django disables
-# psycopg's own preparation): planning the union of ten index ranges per metric took ~1.1 ms of
-# ~1.8 ms. After five custom plans the server keeps a generic one, which loses nothing: every
-# range comes from the subscription row at run time (lateral references in either plan).
-CURRENT_PREPARE = "PREPARE usage_current (uuid) AS " + CURRENT.replace("%(tenant)s", "$1")
-CURRENT_EXECUTE = "EXECUTE usage_current (%(tenant)s)"
+# --- prepared statements ---------------------------------------------------------------------
+
+# Per database connection, the names of the statements prepared on it (a prepared statement
+# lasts as long as its session, whatever becomes of the transaction it was prepared in).
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_NAMES_BY_TEXT: dict[str, str] = {}
+
+
+def execute_prepared(cursor, statement: str, params: dict, types: dict[str, str]) -> None:
+    """Run `statement` (placeholders `%(name)s`, each named in `types` with its SQL type, in
+    order) on a Django `cursor` as a statement prepared once per connection (Django turns
+    psycopg's own preparation off). After five custom plans the server keeps a generic one,
+    which loses nothing here: `CURRENT` takes every range from the subscription row at run time
+    (lateral references in either plan), `BATCH` is planned for ~100 records whatever the
+    batch. Planning took ~1.1 ms of `CURRENT`'s ~1.8 ms, ~1.4 ms of `BATCH`'s."""
+    name = _NAMES_BY_TEXT.get(statement)
+    if name is None:
+        digest = hashlib.sha256(statement.encode()).hexdigest()[:16]
+        name = _NAMES_BY_TEXT[statement] = f"usage_{digest}"
+    prepared = _PREPARED.setdefault(cursor.db.connection, set())
+    if name not in prepared:
+        text = statement
+        for position, param in enumerate(types, 1):
+            text = text.replace(f"%({param})s", f"${position}")
+        cursor.execute(f"PREPARE {name} ({', '.join(types.values())}) AS {text}")
+        prepared.add(name)
+    cursor.execute(f"EXECUTE {name} ({', '.join(f'%({param})s' for param in types)})", params)
+
+
+CURRENT_TYPES = {"tenant": "uuid"}
+BATCH_TYPES = {
+    "tenant": "uuid", "records": "json", "metrics": "uuid[]", "now": "timestamptz",
+    "unique_metrics": "uuid[]",
+}  # fmt: skip
 
 # --- reconciliation: rollups recomputed from raw events ---------------------------------------
 
