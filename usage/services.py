@@ -25,7 +25,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import orjson
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg import errors as pg_errors
 
 from billing_project.shared.errors import NotFound, ValidationFailed
@@ -34,6 +34,9 @@ from usage.models import UsagePeriodClose
 from usage.validation import IngestContext, ParsedRecord, parse_batch
 
 BATCH_ATTEMPTS = 4
+# Tenants whose last batch held stored keys (see `_batch_insert`), bounded.
+_REPEATING: set = set()
+_REPEATING_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +181,37 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
             "now": now,
             "unique_metrics": unique_metrics,
         }
-        sql.execute_prepared(cursor, sql.BATCH, params, sql.BATCH_TYPES)
-        accepted = cursor.fetchone()[0]
+        accepted = _batch_insert(cursor, tenant_id, params, len(rows))
     received = len(parsed)
     return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)
+
+
+def _batch_insert(cursor, tenant_id, params: dict, rows: int) -> int:
+    """Insert a batch's rows (`sql.BATCH`); returns how many were new.
+
+    Most batches hold no stored key: they run first as a plain INSERT in a savepoint, and only
+    when a stored key (or one a concurrent batch just committed) fails it with a unique
+    violation, as INSERT ... ON CONFLICT DO NOTHING. A tenant whose last batch held stored keys
+    goes to the second form directly (`_REPEATING`, per process), so a client that resends
+    does not pay for both."""
+    if tenant_id not in _REPEATING:
+        try:
+            with transaction.atomic():
+                statement = sql.without_key_conflicts(sql.BATCH)
+                sql.execute_prepared(cursor, statement, params, sql.BATCH_TYPES)
+                return cursor.fetchone()[0]
+        except IntegrityError as exc:
+            if not isinstance(exc.__cause__, pg_errors.UniqueViolation):
+                raise
+    sql.execute_prepared(cursor, sql.BATCH, params, sql.BATCH_TYPES)
+    accepted = cursor.fetchone()[0]
+    if accepted < rows:
+        if len(_REPEATING) >= _REPEATING_MAX:
+            _REPEATING.clear()
+        _REPEATING.add(tenant_id)
+    else:
+        _REPEATING.discard(tenant_id)
+    return accepted
 
 
 def _on_the_hour(instant: datetime) -> bool:

@@ -131,6 +131,18 @@ BATCH_PREPARE = (
 # sorted ~20x slower): two batches of one tenant whose keys overlap wait on each other's first
 # common key instead of deadlocking. The rollups follow from the rows inserted (a duplicate
 # counts nowhere), each upserted in key order as well.
+_ON_KEY_CONFLICT = (
+    "ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+)
+
+
+def without_key_conflicts(batch: str) -> str:
+    """`batch` (`BATCH`) for keys that are not stored: a plain INSERT, which a stored key fails
+    with a unique violation (the speculative insertion of ON CONFLICT cost ~2 ms of ~17 per
+    1,000 events)."""
+    return batch.replace(_ON_KEY_CONFLICT, "")
+
+
 BATCH = _render(
     """
 WITH ins AS (
@@ -140,7 +152,7 @@ WITH ins AS (
          (r->>1)::numeric, (r->>2)::timestamptz, r->>3, r->>4, %(now)s
     FROM json_array_elements(%(records)s::json) AS r
    ORDER BY (r->>3) COLLATE "C"
-  ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+  {on_conflict}
   RETURNING metric_id, quantity, timestamp, unique_key
 ),
 g AS (
@@ -191,6 +203,7 @@ edgeuq AS (
 )
 SELECT count(*) FROM ins
 """,
+    on_conflict=sql.SQL(_ON_KEY_CONFLICT),
     rollup_columns=sql.SQL(_ROLLUP_COLUMNS),
     group=sql.SQL(_GROUP),
     hourly_merge=sql.SQL(_merge("tenant_id", "metric_id", "hour")),
