@@ -206,6 +206,7 @@ async def _load(
         elapsed = time.perf_counter() - started
     latencies.sort()
     return {
+        "latencies": latencies,
         "requests": len(latencies),
         "rps": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
@@ -488,9 +489,18 @@ def scenario_ingest(url, tokens, tenant_ids, metric_ids, now, n_requests, rounds
     return ratios
 
 
-def scenario_edge(url, tokens, tenant_ids, metric_ids, start, now, per_tenant, rounds, c):
+def _sliced(path, make_request, *, concurrency, slice_total):
+    """One slice of `slice_total` requests: elapsed seconds, latencies, errors."""
+    r = load("GET", path, make_request, concurrency=concurrency, total=slice_total, ok=(200,))
+    return r["elapsed"], r["latencies"], r["errors"]
+
+
+def scenario_edge(url, tokens, tenant_ids, metric_ids, start, now, per_tenant, rounds, c,
+                  chunks=5):  # fmt: skip
     """Issue 10: `per_tenant` events per tenant in the first partial hour of the period,
-    `GET usage/current` against the bare aggregate view, 1,000 requests at 50 connections."""
+    `GET usage/current` against the bare aggregate view, 1,000 requests each at 50
+    connections per round, in `chunks` alternating slices (as the ingest scenario: a burst of
+    the shared machine's load falls on both)."""
     load_edge(url, per_tenant, tenant_ids[:50], metric_ids, start, now)
 
     def current(n, i):
@@ -500,8 +510,24 @@ def scenario_edge(url, tokens, tenant_ids, metric_ids, start, now, per_tenant, r
         load("GET", path, current, concurrency=c, total=200, ok=(200,))  # warm-up
     ratios = []
     for round_ in range(rounds):
-        bare = load("GET", "bench/bare-aggregate", current, concurrency=c, total=1000, ok=(200,))
-        cur = load("GET", "usage/current", current, concurrency=c, total=1000, ok=(200,))
+        runs = {"bench/bare-aggregate": [0.0, [], 0], "usage/current": [0.0, [], 0]}
+        for _ in range(chunks):
+            for path, acc in runs.items():
+                elapsed, latencies, errors = _sliced(
+                    path, current, concurrency=c, slice_total=1000 // chunks
+                )
+                acc[0] += elapsed
+                acc[1] += latencies
+                acc[2] += errors
+        bare, cur = (
+            {
+                "rps": len(lat) / elapsed,
+                "p50_ms": statistics.median(lat) * 1000,
+                "p99_ms": sorted(lat)[int(len(lat) * 0.99) - 1] * 1000,
+                "errors": errors,
+            }
+            for elapsed, lat, errors in runs.values()
+        )
         ratios.append(cur["rps"] / bare["rps"])
         log(
             f"[edge {per_tenant:,}/tenant] round {round_ + 1}: bare aggregate {bare['rps']:,.0f} "
@@ -509,6 +535,8 @@ def scenario_edge(url, tokens, tenant_ids, metric_ids, start, now, per_tenant, r
             f"p50 {cur['p50_ms']:.0f} ms p99 {cur['p99_ms']:.0f} ms errors {cur['errors']} -> "
             f"{ratios[-1]:.2f}x"
         )
+    listed = ", ".join(f"{r:.2f}" for r in ratios)
+    log(f"[edge {per_tenant:,}/tenant] usage/current / bare ratios {listed}")
     return ratios
 
 

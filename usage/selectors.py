@@ -113,10 +113,10 @@ class CurrentUsage:
 
 def usage_current(*, tenant_id) -> CurrentUsage:
     """The live subscription's current period: per plan metric its usage, limit and overage.
-    409 `no_live_subscription` when the tenant has none. One query: the subscription, its
-    plan's terms and the period's totals."""
+    409 `no_live_subscription` when the tenant has none. One query (prepared): the
+    subscription, its plan's terms and the period's totals."""
     with connection.cursor() as cursor:
-        cursor.execute(sql.CURRENT, {"tenant": tenant_id})
+        sql.execute_prepared(cursor, sql.CURRENT, {"tenant": tenant_id}, sql.CURRENT_TYPES)
         rows = cursor.fetchall()
     if not rows:
         raise Conflict("The tenant has no live subscription.", code="no_live_subscription")

@@ -5,7 +5,7 @@ Both ingestion paths bypass the ORM (not the validation): one event is one call 
 `usage_record_one` function (installed by a migration): the tenant's shared lock, then one
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
 and daily rollups, the distinct key and the edge rollups of a registered boundary in the
-event's hour. A batch is one `INSERT ... SELECT FROM json_to_recordset(...) ON CONFLICT DO NOTHING
+event's hour. A batch is one `INSERT ... SELECT FROM json_array_elements(...) ON CONFLICT DO NOTHING
 RETURNING` in idempotency-key order plus the same set-based upserts, each in key order. Either
 way the event and its rollups commit together or not at all. A batch that still meets a
 deadlock or a serialization failure is retried.
@@ -25,7 +25,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import orjson
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg import errors as pg_errors
 
 from billing_project.shared.errors import NotFound, ValidationFailed
@@ -34,6 +34,9 @@ from usage.models import UsagePeriodClose
 from usage.validation import IngestContext, ParsedRecord, parse_batch
 
 BATCH_ATTEMPTS = 4
+# Tenants whose last batch held stored keys (see `_batch_insert`), bounded.
+_REPEATING: set = set()
+_REPEATING_MAX = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +156,8 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
         cursor.nextset()  # the second result is the context's
         parsed = parse_batch(records, catalog=catalog, ctx=_context(cursor.fetchone(), now))
         seen: set[str] = set()
-        unique_metrics = set()
+        positions: dict = {}  # metric id -> its position in `metrics`, from 1 (sql.BATCH)
+        metrics, unique_metrics = [], []
         rows = []
         for record in parsed:
             key = record.idempotency_key
@@ -162,29 +166,52 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
                     continue
                 seen.add(key)
             metric = record.metric
-            if metric.aggregation == "unique_count":
-                unique_metrics.add(metric.id)
-            rows.append(
-                {
-                    "metric_id": metric.id,
-                    "quantity": str(record.quantity),  # exact: the decimal literal
-                    "timestamp": record.timestamp,
-                    "idempotency_key": key,
-                    "unique_key": record.unique_key,
-                }
-            )
-        cursor.execute(
-            sql.BATCH,
-            {
-                "records": orjson.dumps(rows).decode(),
-                "tenant": tenant_id,
-                "now": now,
-                "unique_metrics": list(unique_metrics),
-            },
-        )
-        accepted = cursor.fetchone()[0]
+            position = positions.get(metric.id)
+            if position is None:
+                metrics.append(metric.id)
+                position = positions[metric.id] = len(metrics)
+                if metric.aggregation == "unique_count":
+                    unique_metrics.append(metric.id)
+            # quantity: exact, the decimal literal
+            rows.append([position, str(record.quantity), record.timestamp, key, record.unique_key])
+        params = {
+            "records": orjson.dumps(rows).decode(),
+            "metrics": metrics,
+            "tenant": tenant_id,
+            "now": now,
+            "unique_metrics": unique_metrics,
+        }
+        accepted = _batch_insert(cursor, tenant_id, params, len(rows))
     received = len(parsed)
     return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)
+
+
+def _batch_insert(cursor, tenant_id, params: dict, rows: int) -> int:
+    """Insert a batch's rows (`sql.BATCH`); returns how many were new.
+
+    Most batches hold no stored key: they run first as a plain INSERT in a savepoint, and only
+    when a stored key (or one a concurrent batch just committed) fails it with a unique
+    violation, as INSERT ... ON CONFLICT DO NOTHING. A tenant whose last batch held stored keys
+    goes to the second form directly (`_REPEATING`, per process), so a client that resends
+    does not pay for both."""
+    if tenant_id not in _REPEATING:
+        try:
+            with transaction.atomic():
+                statement = sql.without_key_conflicts(sql.BATCH)
+                sql.execute_prepared(cursor, statement, params, sql.BATCH_TYPES)
+                return cursor.fetchone()[0]
+        except IntegrityError as exc:
+            if not isinstance(exc.__cause__, pg_errors.UniqueViolation):
+                raise
+    sql.execute_prepared(cursor, sql.BATCH, params, sql.BATCH_TYPES)
+    accepted = cursor.fetchone()[0]
+    if accepted < rows:
+        if len(_REPEATING) >= _REPEATING_MAX:
+            _REPEATING.clear()
+        _REPEATING.add(tenant_id)
+    else:
+        _REPEATING.discard(tenant_id)
+    return accepted
 
 
 def _on_the_hour(instant: datetime) -> bool:

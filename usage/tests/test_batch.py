@@ -184,3 +184,26 @@ def test_batch_keeps_every_digit_and_instant(tenant, tenant_admin_client):
     stored = dict(UsageEvent.objects.values_list("quantity", "timestamp"))
     assert stored == {Decimal("999999999999.999999"): ts, Decimal("0.000001"): ts}
     assert UsageEvent.objects.filter(idempotency_key='k"\\é😀').exists()
+
+
+def test_both_insert_forms_count_the_same(tenant, tenant_admin_client):
+    """A clean batch runs as a plain INSERT; one that meets a stored key falls back to ON
+    CONFLICT (and the tenant's next batch goes there directly) until a clean batch again."""
+    from usage import services
+
+    def post(keys):
+        response = tenant_admin_client.post("usage/batch", {"records": [_rec(i) for i in keys]})
+        return response.json()
+
+    services._REPEATING.discard(tenant.id)
+    assert post(range(3)) == {"received": 3, "accepted": 3, "duplicates": 0}
+    assert tenant.id not in services._REPEATING
+    assert post(range(2, 5)) == {"received": 3, "accepted": 2, "duplicates": 1}
+    assert tenant.id in services._REPEATING
+    assert post(range(4, 6)) == {"received": 2, "accepted": 1, "duplicates": 1}
+    assert post(range(6, 8)) == {"received": 2, "accepted": 2, "duplicates": 0}
+    assert tenant.id not in services._REPEATING
+    assert post(range(8)) == {"received": 8, "accepted": 0, "duplicates": 8}
+    assert UsageEvent.objects.count() == 8
+    api = UsageHourly.objects.get(metric__metric_type="api_calls")
+    assert api.sum_value == 8 and api.event_count == 8
