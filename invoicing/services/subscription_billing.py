@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from billing_project.shared.errors import Conflict, NotFound
+from billing_project.shared.errors import NotFound
 from invoicing.models import Invoice
 from invoicing.services.generation import invoice_first_period, invoice_upgrade
 from subscriptions.models import Plan, Subscription, SubscriptionChange, Tenant
@@ -28,11 +28,6 @@ def _payment_method_make_default(*, tenant: Tenant, ref: str, now: datetime) -> 
     payment_method_set_default(payment_method=method, now=now)
 
 
-def _live_subscription_refuse(*, tenant: Tenant) -> None:
-    if Subscription.objects.live().filter(tenant_id=tenant.pk).exists():
-        raise Conflict("The tenant already has a live subscription.", code="subscription_exists")
-
-
 def subscription_start_and_invoice(
     *,
     tenant: Tenant,
@@ -45,7 +40,7 @@ def subscription_start_and_invoice(
 ) -> tuple[Subscription, Invoice | None]:
     """`POST subscriptions`. `payment_method_ref` (our id or a Stripe pm_... id) becomes the
     tenant's default card, once everything else that can refuse the request was checked."""
-    _live_subscription_refuse(tenant=tenant)
+    subscription_services.subscription_live_refuse(tenant=tenant)
     if payment_method_ref:
         if coupon_code:
             coupon_services.coupon_check(code=coupon_code, now=now, currency=plan.currency)

@@ -80,6 +80,16 @@ def _current_period(subscription: Subscription) -> Period:
     return Period(start=subscription.current_period_start, end=subscription.current_period_end)
 
 
+def _live_exists() -> Conflict:
+    return Conflict("The tenant already has a live subscription.", code="subscription_exists")
+
+
+def subscription_live_refuse(*, tenant: Tenant) -> None:
+    """One live subscription per tenant (checked again under the tenant's lock on create)."""
+    if Subscription.objects.live().filter(tenant_id=tenant.pk).exists():
+        raise _live_exists()
+
+
 def subscription_create_check(
     *, tenant: Tenant, plan: Plan, trial_period_days: int | None = None
 ) -> int:
@@ -120,10 +130,7 @@ def subscription_create(
     try:
         with transaction.atomic():
             Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-            if Subscription.objects.live().filter(tenant=tenant).exists():
-                raise Conflict(
-                    "The tenant already has a live subscription.", code="subscription_exists"
-                )
+            subscription_live_refuse(tenant=tenant)
             subscription = Subscription.objects.create(
                 tenant=tenant,
                 plan=plan,
@@ -150,9 +157,7 @@ def subscription_create(
                 period_end=period.end,
             )
     except IntegrityError:
-        raise Conflict(
-            "The tenant already has a live subscription.", code="subscription_exists"
-        ) from None
+        raise _live_exists() from None
     return subscription
 
 
