@@ -18,6 +18,13 @@ class ValidationFailed(BillingError):
     code = "validation_error"
 
 
+def raise_if_invalid(errors: dict[str, list[str]]) -> None:
+    """A service's collected field errors, if any, as one 400 naming the first."""
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
+
+
 class NotFound(BillingError):
     status_code = 404
     code = "not_found"

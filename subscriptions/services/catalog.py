@@ -6,7 +6,7 @@ from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from billing_project.shared.errors import Conflict, ValidationFailed
+from billing_project.shared.errors import Conflict, ValidationFailed, raise_if_invalid
 from subscriptions import validation
 from subscriptions.models import Metric, Plan, PlanMetric, Subscription, SubscriptionChange
 from subscriptions.models.catalog import Aggregation
@@ -31,12 +31,6 @@ def _decimal(value, field: str, errors: dict) -> Decimal | None:
         errors.setdefault(field, []).append("At most 6 decimal places.")
         return None
     return number
-
-
-def _raise_if(errors: dict) -> None:
-    if errors:
-        first = next(iter(errors))
-        raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
 
 
 def _metric_rows(metrics: list[dict], errors: dict) -> list[tuple[Metric, Decimal, Decimal]]:
@@ -84,7 +78,7 @@ def plan_create(
     if not 0 <= amount <= MAX_AMOUNT:
         errors["amount"] = [f"Must be between 0 and {MAX_AMOUNT} (minor units)."]
     rows = _metric_rows(metrics or [], errors)
-    _raise_if(errors)
+    raise_if_invalid(errors)
     try:
         with transaction.atomic():
             plan = Plan.objects.create(
@@ -153,7 +147,7 @@ def plan_update(*, plan: Plan, fields: dict, metrics: list[dict] | None = None) 
         if "amount" in fields and not 0 <= fields["amount"] <= MAX_AMOUNT:
             errors["amount"] = [f"Must be between 0 and {MAX_AMOUNT} (minor units)."]
         rows = _metric_rows(metrics, errors) if metrics is not None else None
-        _raise_if(errors)
+        raise_if_invalid(errors)
         for name, value in cleaned.items():
             setattr(plan, name, value)
         plan.save()
@@ -195,7 +189,7 @@ def _clean_metric(fields: dict) -> dict:
         if fields["aggregation"] not in Aggregation.values:
             errors["aggregation"] = [f"Must be one of {', '.join(Aggregation.values)}."]
         cleaned["aggregation"] = fields["aggregation"]
-    _raise_if(errors)
+    raise_if_invalid(errors)
     return cleaned
 
 

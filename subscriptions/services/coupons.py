@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from billing_project.shared.errors import Conflict, ValidationFailed
+from billing_project.shared.errors import Conflict, ValidationFailed, raise_if_invalid
 from subscriptions import validation
 from subscriptions.models import Coupon, CouponRedemption, Subscription
 from subscriptions.pricing import CouponTerms, coupon_applies
@@ -48,9 +48,7 @@ def coupon_create(
         )
     except (TypeError, ValueError) as exc:
         errors.setdefault("non_field_errors", []).append(str(exc))
-    if errors:
-        first = next(iter(errors))
-        raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
+    raise_if_invalid(errors)
     try:
         with transaction.atomic():
             return Coupon.objects.create(
@@ -215,9 +213,7 @@ def coupon_update(*, coupon: Coupon, fields: dict, now: datetime) -> Coupon:
             )
         except (TypeError, ValueError) as exc:
             errors.setdefault("non_field_errors", []).append(str(exc))
-        if errors:
-            first = next(iter(errors))
-            raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
+        raise_if_invalid(errors)
         for name, value in {**fields, **merged}.items():
             setattr(coupon, name, value)
         try:

@@ -13,6 +13,7 @@ from billing_project.shared.errors import (
     DependencyUnavailable,
     NotFound,
     ValidationFailed,
+    raise_if_invalid,
 )
 from subscriptions import validation
 from subscriptions.models import Subscription, Tenant
@@ -109,9 +110,7 @@ def _clean(fields: dict, *, current: Tenant | None = None) -> dict:
                 # The hierarchy has two levels: a parent cannot also be a child.
                 errors.setdefault("parent_id", []).append("This tenant has children.")
         cleaned["parent_id"] = parent_id
-    if errors:
-        first = next(iter(errors))
-        raise ValidationFailed(f"Invalid input: {first}: {errors[first][0]}", errors=errors)
+    raise_if_invalid(errors)
     return cleaned
 
 
