@@ -201,6 +201,9 @@ BILLING_COMPANY = {
     "email": env("BILLING_COMPANY_EMAIL", default="billing@leanvibe.example"),
 }
 
+# Where tenants reach this deployment: links in emails (invoice PDF, pay now).
+BILLING_PUBLIC_URL = env("BILLING_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from billing_project.shared.errors import Conflict, ValidationFailed
 from subscriptions.models import Plan, Subscription, SubscriptionChange, Tenant
 from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
+from subscriptions.models.tenants import TenantStatus
 from subscriptions.pricing import Period, billing_period, period_days, price_upgrade
 from subscriptions.pricing.proration import remaining_days
 from subscriptions.selectors import plan_terms
@@ -18,11 +19,13 @@ MAX_TRIAL_DAYS = 730
 __all__ = [
     "PeriodAdvance",
     "TrialEnded",
+    "account_suspended_refuse",
     "coupon_for_period",
     "coupon_for_periods",
     "subscription_advance_period",
     "subscription_advance_periods_plain",
     "subscription_cancel",
+    "subscription_cancel_now",
     "subscription_change_plan",
     "subscription_create",
     "subscription_create_check",
@@ -84,6 +87,17 @@ def _live_exists() -> Conflict:
     return Conflict("The tenant already has a live subscription.", code="subscription_exists")
 
 
+def account_suspended_refuse(*, tenant: Tenant) -> None:
+    """While dunning has the tenant suspended, no new subscription and no plan change (paying,
+    adding a card and recording usage still work)."""
+    if tenant.status == TenantStatus.SUSPENDED:
+        raise Conflict(
+            "The account is suspended for non-payment: pay the open invoice (POST "
+            "invoices/{id}/pay) or add a card to restore it.",
+            code="account_suspended",
+        )
+
+
 def subscription_live_refuse(*, tenant: Tenant) -> None:
     """One live subscription per tenant (checked again under the tenant's lock on create)."""
     if Subscription.objects.live().filter(tenant_id=tenant.pk).exists():
@@ -94,6 +108,7 @@ def subscription_create_check(
     *, tenant: Tenant, plan: Plan, trial_period_days: int | None = None
 ) -> int:
     """What subscription_create would refuse, without writing: returns the trial days."""
+    account_suspended_refuse(tenant=tenant)
     trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
     if (
         isinstance(trial_days, bool)
@@ -169,6 +184,7 @@ def subscription_change_plan(
         sub = _locked(subscription)
         if sub.status == SubscriptionStatus.CANCELLED:
             raise Conflict("The subscription is cancelled.", code="subscription_cancelled")
+        account_suspended_refuse(tenant=sub.tenant)
         if plan.pk == sub.plan_id:
             if sub.pending_plan_id is None:
                 raise Conflict("The subscription is already on this plan.", code="same_plan")
@@ -267,6 +283,57 @@ def subscription_cancel(
             note=reason[:500] if reason else "",
         )
     return sub
+
+
+def subscription_cancel_now(
+    *, subscription: Subscription, now: datetime, reason: str, actor: str = ""
+) -> PeriodAdvance | None:
+    """Cancel at once (dunning's cancel step): service ends now, the current period is cut at
+    `now` for its arrears (the fee was billed in advance). None when already cancelled."""
+    with transaction.atomic():
+        sub = _locked(subscription)
+        if sub.status == SubscriptionStatus.CANCELLED:
+            return None
+        plan_at_end = sub.plan
+        end = min(max(now, sub.current_period_start), sub.current_period_end)
+        sub.status = SubscriptionStatus.CANCELLED
+        sub.cancelled_at = now
+        sub.cancel_at_period_end = False
+        sub.cancellation_reason = reason
+        sub.pending_plan = None
+        sub.updated_at = now
+        sub.save(
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "cancel_at_period_end",
+                "cancellation_reason",
+                "pending_plan",
+                "updated_at",
+            ]
+        )
+        _record(
+            sub,
+            ChangeKind.CANCELLED,
+            now,
+            actor,
+            effective_at=now,
+            from_plan=plan_at_end,
+            note=reason[:500],
+        )
+        if end <= sub.current_period_start:
+            return None  # cut at the period's first instant: no arrears to bill
+        return PeriodAdvance(
+            sub,
+            Period(start=sub.current_period_start, end=end),
+            sub.period_index,
+            plan_at_end,
+            None,
+            None,
+            None,
+            cancelled=True,
+            trialing=False,
+        )
 
 
 def subscription_reactivate(
