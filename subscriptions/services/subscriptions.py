@@ -285,54 +285,56 @@ def subscription_cancel(
     return sub
 
 
+def _cancel(sub: Subscription, *, ended: Period, at: datetime, now: datetime, actor: str = ""):
+    """Mark the locked subscription cancelled at `at`: the PeriodAdvance that bills `ended`'s
+    arrears in a final invoice."""
+    plan_at_end = sub.plan
+    sub.status = SubscriptionStatus.CANCELLED
+    sub.cancelled_at = at
+    sub.updated_at = now
+    sub.save(
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "cancel_at_period_end",
+            "cancellation_reason",
+            "pending_plan",
+            "updated_at",
+        ]
+    )
+    _record(
+        sub,
+        ChangeKind.CANCELLED,
+        now,
+        actor,
+        effective_at=at,
+        from_plan=plan_at_end,
+        note=sub.cancellation_reason[:500],
+    )
+    return PeriodAdvance(
+        sub, ended, sub.period_index, plan_at_end, None, None, None, cancelled=True, trialing=False
+    )
+
+
 def subscription_cancel_now(
     *, subscription: Subscription, now: datetime, reason: str, actor: str = ""
 ) -> PeriodAdvance | None:
     """Cancel at once (dunning's cancel step): service ends now, the current period is cut at
-    `now` for its arrears (the fee was billed in advance). None when already cancelled."""
+    `now` for its arrears (the fee was billed in advance). None when already cancelled, or cut
+    at its first instant (no arrears)."""
     with transaction.atomic():
         sub = _locked(subscription)
         if sub.status == SubscriptionStatus.CANCELLED:
             return None
-        plan_at_end = sub.plan
         end = min(max(now, sub.current_period_start), sub.current_period_end)
-        sub.status = SubscriptionStatus.CANCELLED
-        sub.cancelled_at = now
         sub.cancel_at_period_end = False
         sub.cancellation_reason = reason
         sub.pending_plan = None
-        sub.updated_at = now
-        sub.save(
-            update_fields=[
-                "status",
-                "cancelled_at",
-                "cancel_at_period_end",
-                "cancellation_reason",
-                "pending_plan",
-                "updated_at",
-            ]
-        )
-        _record(
-            sub,
-            ChangeKind.CANCELLED,
-            now,
-            actor,
-            effective_at=now,
-            from_plan=plan_at_end,
-            note=reason[:500],
-        )
         if end <= sub.current_period_start:
-            return None  # cut at the period's first instant: no arrears to bill
-        return PeriodAdvance(
-            sub,
-            Period(start=sub.current_period_start, end=end),
-            sub.period_index,
-            plan_at_end,
-            None,
-            None,
-            None,
-            cancelled=True,
-            trialing=False,
+            _cancel(sub, ended=_current_period(sub), at=now, now=now, actor=actor)
+            return None
+        return _cancel(
+            sub, ended=Period(start=sub.current_period_start, end=end), at=now, now=now, actor=actor
         )
 
 
@@ -401,29 +403,7 @@ def subscription_advance_period(
         ended_index = sub.period_index
         plan_at_end = sub.plan
         if sub.cancel_at_period_end:
-            sub.status = SubscriptionStatus.CANCELLED
-            sub.cancelled_at = ended.end
-            sub.updated_at = now
-            sub.save(update_fields=["status", "cancelled_at", "updated_at"])
-            _record(
-                sub,
-                ChangeKind.CANCELLED,
-                now,
-                effective_at=ended.end,
-                from_plan=plan_at_end,
-                note=sub.cancellation_reason[:500],
-            )
-            return PeriodAdvance(
-                sub,
-                ended,
-                ended_index,
-                plan_at_end,
-                None,
-                None,
-                None,
-                cancelled=True,
-                trialing=False,
-            )
+            return _cancel(sub, ended=ended, at=ended.end, now=now)
         new_index = ended_index + 1
         new_period = billing_period(anchor=sub.started_at, tz=sub.tenant.timezone, index=new_index)
         if sub.pending_plan_id:
