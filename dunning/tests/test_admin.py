@@ -190,6 +190,7 @@ def test_policy_steps_edit_through_the_inline(admin_web, declined):
 
 
 def test_new_policy_assigned_to_a_tenant(admin_web, declined, make_tenant):
+    assert admin_web.get("/admin/dunning/dunningpolicy/").status_code == 200
     page = admin_web.get("/admin/dunning/dunningpolicy/add/")
     assert page.status_code == 200
     data = form_data(page)
