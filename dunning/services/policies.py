@@ -58,6 +58,13 @@ def policy_config_put(*, policy: DunningPolicy, config: dict, now: datetime) -> 
     return policy
 
 
+def policy_edited(*, policy: DunningPolicy, now: datetime) -> None:
+    """The admin saved the policy or its steps: stamp it and have its open cases looked at by
+    the next pass, as `policy_config_put` does."""
+    DunningPolicy.objects.filter(pk=policy.pk).update(updated_at=now)
+    _reschedule_open_cases(policy=policy, now=now)
+
+
 def _reschedule_open_cases(*, policy: DunningPolicy, now: datetime) -> None:
     """Open cases on this policy are looked at by the next pass (which sets their next time)."""
     policy.cases.filter(status="open").update(next_action_at=now)
