@@ -1,6 +1,7 @@
 """Dunning pass benchmark (issue 11): `dunning_run` over 10,000 open cases.
 
     python bench/dunning_bench.py [--cases 10000] [--chunk-sizes 100 200] [--scenarios ...]
+        [--skip-eager]
 
 Runs in a scratch PostgreSQL database cloned from the test template (DATABASE_URL names the
 server; default postgres://root@127.0.0.1:5432/leanvibe_billing), dropped at the end. Test
@@ -295,9 +296,10 @@ def bench_baseline(cases: int) -> None:
     )
 
 
-def bench_manual(cases: int, chunk_sizes: list[int]) -> None:
+def bench_manual(cases: int, chunk_sizes: list[int], *, eager_too: bool = True) -> None:
     for chunk_size in chunk_sizes:  # eager (slow: an email per notice) at the last size only
-        for eager in (False, True) if chunk_size == chunk_sizes[-1] else (False,):
+        last = chunk_size == chunk_sizes[-1] and eager_too
+        for eager in (False, True) if last else (False,):
             how = "notices sent to locmem (eager)" if eager else "notices deferred (broker)"
             print(f"manual collection, {cases} due, chunk {chunk_size}, {how}:")
             seed(cases=cases, tenants=cases)
@@ -334,7 +336,7 @@ def bench_hard(cases: int, chunk_sizes: list[int]) -> None:
 
 SCENARIOS = {
     "baseline": lambda a: bench_baseline(a.cases),
-    "manual": lambda a: bench_manual(a.cases, a.chunk_sizes),
+    "manual": lambda a: bench_manual(a.cases, a.chunk_sizes, eager_too=not a.skip_eager),
     "idle": lambda a: bench_idle(a.cases, a.chunk_sizes),
     "one_tenant": lambda a: bench_one_tenant(a.cases, a.chunk_sizes),
     "hard": lambda a: bench_hard(a.cases, a.chunk_sizes),
@@ -348,6 +350,7 @@ def main() -> None:
     parser.add_argument(
         "--scenarios", default=",".join(SCENARIOS), help=f"comma-separated: {', '.join(SCENARIOS)}"
     )
+    parser.add_argument("--skip-eager", action="store_true", help="no eager-notices run")
     args, _ = parser.parse_known_args()  # scripts/bench.sh passes every bench the same arguments
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     name = scratch_database()
