@@ -7,10 +7,13 @@ steps are recorded as `DunningEvent` rows (unique per case and day), statuses, n
 next action time are written in bulk, so a chunk costs a constant number of queries.
 
 A payment retry cannot run inside that transaction: payments commits its attempt before it
-calls Stripe, so a crash can never charge twice. A step with a retry is therefore recorded
-unfinished (`done = false`) in the chunk, and after the commit each such case is charged and
-then finished in its own small transaction (the rest of its step: suspend, cancel, notice —
-or nothing, when the retry paid). A worker killed in between leaves the event unfinished; the
+calls Stripe, so a crash can never charge twice. A step with a retry payments can make (one
+query for the chunk: `invoices_collectable`) is therefore recorded unfinished (`done = false`)
+in the chunk, and after the commit each such case is charged and then finished in its own small
+transaction; a retry payments cannot make (manual collection, no card) is finished in the chunk
+with the same outcome as after the call ("retry not possible"). A charged step is finished
+after its charge (the rest of its step: suspend, cancel, notice — or nothing, when the retry
+paid). A worker killed in between leaves the event unfinished; the
 next pass finishes it, charging only if no dunning attempt was made since the event (a pending
 attempt is payments' to resolve, with the same idempotency key).
 """
@@ -34,6 +37,7 @@ from dunning.models import (
     EventKind,
 )
 from dunning.selectors import PolicyCache, case_state, hard_decline_codes
+from dunning.services.bulk import rows_update
 from dunning.services.cases import case_lock, cases_open_missing, cases_settle_missing
 from dunning.services.notices import notice_plan, notices_resend, notices_send_after_commit
 from dunning.services.status import tenants_status_refresh
@@ -41,7 +45,7 @@ from invoicing.models import InvoiceStatus
 from invoicing.services import lifecycle
 from invoicing.services.subscription_billing import subscription_cancel_now_and_invoice
 from payments.models import PaymentAttempt, PaymentAttemptStatus, PaymentAttemptTrigger
-from payments.services.collection import invoice_collect
+from payments.services.collection import invoice_collect, invoices_collectable
 from subscriptions.models import Subscription
 
 log = logging.getLogger(__name__)
@@ -142,10 +146,42 @@ class _Retry:
     event_id: int
 
 
+def _finish_without_charge(*, case, event, done_days, now, cache, result) -> set:
+    """`_finish_step` with no attempt, in the chunk: the step wanted a retry but payments can
+    open no charge (manual collection, no card, nothing owed). Same outcome and actions."""
+    event.outcome = _outcome(None)[:300]
+    if case.invoice.status != InvoiceStatus.OPEN:
+        event.done = True  # settled meanwhile: nothing else to do
+        if case.invoice.status in (InvoiceStatus.PAID, InvoiceStatus.VOID):
+            result.recovered += 1
+        return set()
+    terms = cache.get(case.policy_id)
+    state = case_state(case, done_days=done_days)
+    due = pure.due_after_retry(
+        state=state, policy=terms, actions=event.actions, now=max(now, event.at)
+    )
+    return set(
+        _apply_with_savepoint(case=case, event=event, due=due, terms=terms, now=now, result=result)
+    )
+
+
+def _apply_with_savepoint(*, case, event, due, terms, now, result) -> list:
+    """`_apply_after_retry`; in a savepoint when it writes (a cancellation bills, marking
+    uncollectible): the other actions only change the rows in memory."""
+    if due.cancel or due.mark_uncollectible:
+        with transaction.atomic():
+            return _apply_after_retry(
+                case=case, event=event, due=due, terms=terms, now=now, result=result
+            )
+    return _apply_after_retry(case=case, event=event, due=due, terms=terms, now=now, result=result)
+
+
 def _run_chunk(case_ids, *, now: datetime, cache: PolicyCache, hard: frozenset, result):
     """One transaction: lock the chunk's due cases, record their steps, apply what needs no
-    charge. Returns the retries to make after the commit."""
+    charge (a retry payments cannot make — manual collection, no card — included). Returns the
+    retries to make after the commit, and the cases whose retry was found impossible."""
     retries: list[_Retry] = []
+    uncharged: list = []
     with transaction.atomic():
         cases = list(
             DunningCase.objects.select_for_update(skip_locked=True, of=("self",))
@@ -154,7 +190,7 @@ def _run_chunk(case_ids, *, now: datetime, cache: PolicyCache, hard: frozenset, 
             .order_by("next_action_at", "id")
         )
         if not cases:
-            return retries
+            return retries, uncharged
         done_days: dict = defaultdict(set)
         for case_id, day in DunningEvent.objects.filter(
             case__in=cases, kind=EventKind.STEP
@@ -162,6 +198,7 @@ def _run_chunk(case_ids, *, now: datetime, cache: PolicyCache, hard: frozenset, 
             done_days[case_id].add(day)
         events: list[DunningEvent] = []
         finishing: list[tuple] = []
+        step_days: dict = {}
         tenants: set = set()
         for case in cases:
             terms = cache.get(case.policy_id)
@@ -178,6 +215,7 @@ def _run_chunk(case_ids, *, now: datetime, cache: PolicyCache, hard: frozenset, 
             result.steps += len(due.steps)
             step_events = _step_events(case, due, now)
             events.extend(step_events)
+            step_days[case.pk] = {step.day for step in due.steps}
             acting = step_events[-1]
             if due.retry:
                 decision = pure.retry_decision(decline_code=case.last_decline_code, hard_codes=hard)
@@ -189,18 +227,28 @@ def _run_chunk(case_ids, *, now: datetime, cache: PolicyCache, hard: frozenset, 
                 case.retry_skipped_reason = decision.reason[:300]
             finishing.append((case, acting, due))
         DunningEvent.objects.bulk_create(events)
+        wanting = [case.invoice_id for case, _, due in finishing if due is None]
+        collectable = invoices_collectable(invoice_ids=wanting) if wanting else set()
         for case, event, due in finishing:
-            if due is None:
+            if due is None and case.invoice_id in collectable:
                 retries.append(_Retry(case_id=case.pk, event_id=event.pk))
-                continue
-            with transaction.atomic():  # a cancellation bills: one case's failure is its own
+            elif due is None:
+                days = done_days[case.pk] | step_days[case.pk]
                 tenants.update(
-                    _apply_after_retry(
+                    _finish_without_charge(
+                        case=case, event=event, done_days=days, now=now, cache=cache, result=result
+                    )
+                )
+                uncharged.append(case.pk)
+            else:
+                tenants.update(
+                    _apply_with_savepoint(
                         case=case, event=event, due=due, terms=cache.get(case.policy_id),
                         now=now, result=result,
                     )
                 )  # fmt: skip
-        DunningCase.objects.bulk_update(
+        retrying = {item.case_id for item in retries}
+        rows_update(
             cases,
             [
                 "stage",
@@ -214,13 +262,11 @@ def _run_chunk(case_ids, *, now: datetime, cache: PolicyCache, hard: frozenset, 
                 "updated_at",
             ],
         )
-        applied = [event for _, event, due in finishing if due is not None]
-        DunningEvent.objects.bulk_update(
-            applied, ["done", "outcome", "notice", "notice_status", "notice_subject"]
-        )
+        applied = [event for case, event, due in finishing if case.pk not in retrying]
+        rows_update(applied, ["done", "outcome", "notice", "notice_status", "notice_subject"])
         tenants_status_refresh(tenant_ids=tenants, now=now)
         notices_send_after_commit([e.pk for e in applied if e.notice_status])
-    return retries
+    return retries, uncharged
 
 
 # --- retries, after the chunk's commit -----------------------------------------------------
@@ -344,12 +390,15 @@ def dunning_run(
     for offset in range(0, len(due_ids), chunk_size):
         chunk = due_ids[offset : offset + chunk_size]
         try:
-            retries = _run_chunk(chunk, now=now, cache=cache, hard=hard, result=result)
+            retries, uncharged = _run_chunk(chunk, now=now, cache=cache, hard=hard, result=result)
         except Exception as exc:
             log.exception("dunning: a chunk of %s cases failed", len(chunk))
             result.failures += 1
             result.errors.append(repr(exc))
             continue
+        if on_case_done is not None:
+            for case_id in uncharged:  # their (impossible) retry was finished in the chunk
+                on_case_done(case_id)
         for item in retries:
             try:
                 _retry_and_finish(item, now=now, cache=cache, result=result)

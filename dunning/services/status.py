@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
+
 from dunning import policy as pure
 from dunning.models import DunningCase
 from dunning.selectors import ACTIVE
@@ -19,20 +21,25 @@ from subscriptions.services.billing_status import tenants_billing_status_set
 
 
 def tenants_status_refresh(*, tenant_ids, now: datetime) -> int:
-    """Recompute and store the status of each tenant: three queries plus one update per
-    distinct status, whatever the number of tenants."""
+    """Recompute and store the status of each tenant: two reads plus one or two updates per
+    distinct status, whatever the number of tenants or of their cases."""
     tenant_ids = set(tenant_ids)
     if not tenant_ids:
         return 0
     stages: dict = defaultdict(list)
     cancelled_by_dunning = set()
-    rows = DunningCase.objects.filter(tenant_id__in=tenant_ids).values_list(
-        "tenant_id", "status", "stage", "cancelled_at"
+    # Distinct combinations, not every case: a tenant holding thousands of cases is a few rows.
+    rows = (
+        DunningCase.objects.filter(tenant_id__in=tenant_ids)
+        .annotate(was_cancelled=ExpressionWrapper(Q(cancelled_at__isnull=False), BooleanField()))
+        .values_list("tenant_id", "status", "stage", "was_cancelled")
+        .order_by()
+        .distinct()
     )
-    for tenant_id, status, stage, cancelled_at in rows:
+    for tenant_id, status, stage, was_cancelled in rows:
         if status in ACTIVE:
             stages[tenant_id].append(stage)
-        if cancelled_at is not None:
+        if was_cancelled:
             cancelled_by_dunning.add(tenant_id)
     live = set(
         Subscription.objects.live()

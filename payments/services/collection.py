@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, Q
 
 from billing_project.shared import stripe_gateway
 from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import BillingError, Conflict
-from invoicing.models import InvoiceStatus
+from invoicing.models import Invoice, InvoiceStatus
 from invoicing.services import lifecycle
 from invoicing.services.locking import invoice_lock
 from payments import mirror
@@ -172,6 +172,29 @@ def _attempt_open(
             created_at=now,
             updated_at=now,
         )
+
+
+def invoices_collectable(*, invoice_ids) -> set:
+    """The invoices among `invoice_ids` for which `invoice_collect` (no payment method given,
+    not strict) would open or resolve an attempt now; for the others it returns None without
+    writing anything. `_attempt_open`'s checks in its order, for many invoices in one query
+    (dunning skips the per-invoice call when no charge is possible: manual collection, no
+    card)."""
+    ids = list(invoice_ids)
+    if not ids:
+        return set()
+    pending = PaymentAttempt.objects.filter(
+        invoice_id=OuterRef("pk"), status=PaymentAttemptStatus.PENDING
+    )
+    chargeable = Q(Exists(pending))
+    if stripe_gateway.is_configured():
+        card = PaymentMethod.objects.filter(tenant_id=OuterRef("tenant_id"), is_default=True)
+        chargeable |= Q(Exists(card)) & ~Q(tenant__stripe_customer_id="")
+    return set(
+        Invoice.objects.filter(
+            chargeable, pk__in=ids, status__in=COLLECTABLE, amount_due__gt=0
+        ).values_list("pk", flat=True)
+    )
 
 
 def invoice_collect(
