@@ -1,12 +1,12 @@
-"""Tenant field validation with pycountry (ISO codes) and python-stdnum (VAT ids)."""
+"""Tenant field validation with pycountry (ISO codes) and python-stdnum (VAT ids, tax.vat_ids)."""
 
 import re
 import zoneinfo
 from functools import lru_cache
 
 import pycountry
-from stdnum import vatin
-from stdnum.exceptions import ValidationError as StdnumError
+
+from tax.vat_ids import vat_id_clean
 
 
 @lru_cache(maxsize=1)
@@ -51,17 +51,8 @@ def clean_currency(value: str) -> str:
 
 
 def clean_vat_id(country: str, value: str) -> str:
-    """Checks the format and checksum offline. A VAT id names its own country (DE..., FR...)."""
-    raw = (value or "").strip()
-    if not raw:
-        return ""
-    compact = raw.replace(" ", "").replace("-", "").replace(".", "").upper()
-    if compact[:2].isdigit() and country:
-        compact = ("EL" if country == "GR" else country) + compact
-    try:
-        return vatin.validate(compact)
-    except StdnumError as exc:
-        raise ValueError(f"Invalid VAT id: {exc}.") from None
+    """Checks the format and checksum offline (tax.vat_ids). A VAT id names its own country."""
+    return vat_id_clean(value, country=country)
 
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")
