@@ -21,10 +21,7 @@ def _clean_place(country: str, region: str, errors: dict) -> tuple[str, str]:
     return country, region
 
 
-def tax_rate_add(
-    *, country: str, region: str = "", rate, valid_from: date, tax_name: str = "VAT", source=""
-) -> TaxRate:
-    """A rate from `valid_from` on (a change entered ahead leaves earlier invoices alone)."""
+def tax_rate_errors(*, country: str, region: str, rate, valid_from: date) -> dict:
     errors: dict = {}
     country, region = _clean_place(country, region, errors)
     try:
@@ -35,7 +32,17 @@ def tax_rate_add(
         errors["rate"] = ["A percent between 0 and 100."]
     if TaxRate.objects.filter(country=country, region=region, valid_from=valid_from).exists():
         errors["valid_from"] = ["A rate for this place already starts on that day."]
-    raise_if_invalid(errors)
+    return errors
+
+
+def tax_rate_add(
+    *, country: str, region: str = "", rate, valid_from: date, tax_name: str = "VAT", source=""
+) -> TaxRate:
+    """A rate from `valid_from` on (a change entered ahead leaves earlier invoices alone)."""
+    raise_if_invalid(
+        tax_rate_errors(country=country, region=region, rate=rate, valid_from=valid_from)
+    )
+    country, region = _clean_place(country, region, {})
     return TaxRate.objects.create(
         country=country,
         region=region,
@@ -57,13 +64,16 @@ def tax_registration_add(
     tax_id: str = "",
     notes: str = "",
 ) -> TaxRegistration:
-    errors: dict = {}
-    country, region = _clean_place(country, region, errors)
-    if kind not in TaxKind.values:
-        errors["kind"] = [f"One of {', '.join(TaxKind.values)}."]
-    if valid_until is not None and valid_until <= valid_from:
-        errors["valid_until"] = ["Must be after valid_from."]
-    raise_if_invalid(errors)
+    raise_if_invalid(
+        tax_registration_errors(
+            country=country,
+            region=region,
+            kind=kind,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+    )
+    country, region = _clean_place(country, region, {})
     return TaxRegistration.objects.create(
         country=country,
         region=region,
@@ -74,3 +84,15 @@ def tax_registration_add(
         tax_id=tax_id,
         notes=notes,
     )
+
+
+def tax_registration_errors(
+    *, country: str, region: str, kind: str, valid_from: date, valid_until: date | None
+) -> dict:
+    errors: dict = {}
+    _clean_place(country, region, errors)
+    if kind not in TaxKind.values:
+        errors["kind"] = [f"One of {', '.join(TaxKind.values)}."]
+    if valid_until is not None and valid_from is not None and valid_until <= valid_from:
+        errors["valid_until"] = ["Must be after valid_from."]
+    return errors

@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import F, Sum
 
+from billing_project.shared.errors import ValidationFailed, raise_if_invalid
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from invoicing.services.branding import ADDRESS_KEYS, invoice_settings_get
 from invoicing.services.totals import apply_totals
+from subscriptions import validation
 from subscriptions.models import Tenant
 from tax import decision as tax_rules
 from tax.decision import Party, TaxDecision, TaxTable
@@ -40,7 +42,10 @@ def seller_vat_id(tax_ids, country: str) -> str:
     """The seller's VAT id among its printed tax ids ("DE136695976", "VAT DE 136695976")."""
     for text in tax_ids:
         tokens = str(text).split()
-        for candidate in ("".join(tokens[-2:]) if len(tokens) > 1 else "", tokens[-1] if tokens else ""):
+        for candidate in (
+            "".join(tokens[-2:]) if len(tokens) > 1 else "",
+            tokens[-1] if tokens else "",
+        ):
             try:
                 compact = vat_id_clean(candidate, country="")
             except ValueError:
@@ -213,3 +218,81 @@ def invoice_tax_apply(
     }
     apply_totals(invoice, rows)
     return decision
+
+
+@dataclass(frozen=True)
+class TaxQuote:
+    decision: TaxDecision
+    amount: int
+    tax_amount: int
+    currency: str
+
+    @property
+    def total(self) -> int:
+        return self.amount + self.tax_amount
+
+
+PRODUCT_TYPES = ("saas_subscription", "saas_usage", "digital_service")
+
+
+def tax_calculate(
+    *,
+    amount,
+    currency: str,
+    country: str,
+    now: datetime,
+    state: str = "",
+    postal_code: str = "",
+    vat_id: str = "",
+    tax_exempt: bool = False,
+    tax_exempt_reason: str = "",
+    product_type: str = "saas_subscription",
+    on=None,
+) -> TaxQuote:
+    """`POST tax/calculate`: what an invoice of `amount` to this customer would carry (the same
+    decision and rounding as finalization; nothing stored). `on`: the date (default today)."""
+    errors: dict[str, list[str]] = {}
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        errors["amount"] = ["A non-negative integer amount in minor units (cents)."]
+    try:
+        currency = validation.clean_currency(currency)
+    except ValueError as exc:
+        errors["currency"] = [str(exc)]
+    country_text = tax_rules.country_code(country)
+    try:
+        country_text = validation.clean_country(country_text)
+    except ValueError as exc:
+        errors["customer_address.country"] = [str(exc)]
+    else:
+        try:
+            state = validation.clean_state(country_text, state or "")
+        except ValueError as exc:
+            errors["customer_address.state"] = [str(exc)]
+        else:
+            if country_text == "US" and not state:
+                errors["customer_address.state"] = ["A US address needs its state."]
+    try:
+        vat_id = vat_id_clean(vat_id or "", country=country_text)
+    except ValueError as exc:
+        errors["customer_vat_id"] = [str(exc)]
+    if product_type not in PRODUCT_TYPES:
+        errors["product_type"] = [f"One of {', '.join(PRODUCT_TYPES)}."]
+    raise_if_invalid(errors)
+    buyer = Party(
+        country=country_text,
+        state=state,
+        postal_code=postal_code or "",
+        vat_id=vat_id,
+        tax_exempt=bool(tax_exempt),
+        tax_exempt_reason=tax_exempt_reason or "",
+    )
+    context = tax_context()
+    when = now if on is None else datetime.combine(on, now.timetz())
+    try:
+        decision = decide_for(
+            buyer=buyer, amount=amount, currency=currency, at=when, tz="UTC", context=context
+        )
+    except tax_rules.TaxTableError as exc:
+        raise ValidationFailed(str(exc), errors={"date": [str(exc)]}) from None
+    tax = decision.tax_on(amount, currency)
+    return TaxQuote(decision=decision, amount=amount, tax_amount=tax, currency=currency)
