@@ -6,7 +6,8 @@ from functools import lru_cache
 
 import pycountry
 
-from tax.vat_ids import vat_id_clean
+from tax.online import vat_online_check
+from tax.vat_ids import vat_id_check
 
 
 @lru_cache(maxsize=1)
@@ -51,8 +52,9 @@ def clean_currency(value: str) -> str:
 
 
 def clean_vat_id(country: str, value: str) -> str:
-    """Checks the format and checksum offline (tax.vat_ids). A VAT id names its own country."""
-    return vat_id_clean(value, country=country)
+    """Checks the format and checksum offline (tax.vat_ids), then online when a check is
+    configured (off by default). A VAT id names its own country."""
+    return vat_id_check(value, country=country, online=vat_online_check())
 
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")

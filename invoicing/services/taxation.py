@@ -272,7 +272,7 @@ def tax_calculate(
             if country_text == "US" and not state:
                 errors["customer_address.state"] = ["A US address needs its state."]
     try:
-        vat_id = vat_id_clean(vat_id or "", country=country_text)
+        vat_id = validation.clean_vat_id(country_text, vat_id or "")
     except ValueError as exc:
         errors["customer_vat_id"] = [str(exc)]
     if product_type not in PRODUCT_TYPES:
