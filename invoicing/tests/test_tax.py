@@ -6,6 +6,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from invoicing.models import Invoice, LineKind
 from invoicing.services import credit_notes, documents, lifecycle
@@ -397,3 +399,48 @@ def test_admin_report_view_and_csv(make_tenant, client, django_user_model):
         "jurisdiction,kind,rate,currency,taxable,tax,invoices,credit_notes",
         "DE,vat,19,eur,10000,1900,1,0",
     ]
+
+
+def test_a_registration_without_a_rate_refuses_to_finalize(make_tenant, staff_client):
+    from tax.services import tax_registration_add
+
+    tax_registration_add(country="US", region="OR", kind="sales_tax", valid_from=date(2026, 1, 1))
+    tenant = make_tenant()  # Oregon
+    draft = custom_invoice(tenant, 10000, finalize=False)
+    response = staff_client.post(f"invoices/{draft.pk}/finalize")
+    assert response.status_code == 409
+    assert response.json()["code"] == "tax_table_incomplete"
+    draft.refresh_from_db()
+    assert (draft.status, draft.number) == ("draft", None)
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    amounts=st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=5),
+    state=st.sampled_from(["CA", "NY", "TX", "WA", "OR"]),
+)
+def test_invoice_tax_is_never_negative_and_a_whole_credit_note_reverses_it(
+    make_tenant, amounts, state
+):
+    if sum(amounts) == 0:
+        amounts = [*amounts, 1]
+    tenant = make_tenant(state=state)
+    invoice = custom_invoice(tenant, *amounts)
+    assert invoice.tax >= 0
+    assert invoice.tax == sum(
+        item["tax"]
+        for line in invoice.lines.filter(kind=LineKind.TAX)
+        for item in line.explanation["lines"]
+    )
+    assert invoice.total == sum(amounts) + invoice.tax
+    note = credit_notes.credit_note_create(
+        invoice_id=invoice.pk,
+        lines=[{"description": "All of it", "amount": invoice.total}],
+        reason="",
+        now=NOW,
+    )
+    assert note.tax == invoice.tax
