@@ -165,6 +165,9 @@ class BillingClient:
     def patch(self, path, data=None, **extra):
         return self.raw.patch(self._url(path), data or {}, format="json", **extra)
 
+    def put(self, path, data=None, **extra):
+        return self.raw.put(self._url(path), data or {}, format="json", **extra)
+
     def delete(self, path, **extra):
         return self.raw.delete(self._url(path), **extra)
 

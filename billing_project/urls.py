@@ -14,6 +14,7 @@ from billing_project.shared.api.health import health
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("dunning.urls")),
     path("", include("subscriptions.urls")),
     path("", include("invoicing.urls")),
     path("", include("payments.urls")),

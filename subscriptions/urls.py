@@ -4,7 +4,7 @@ from subscriptions.apis import coupons, payment_methods, plans, subscriptions, t
 
 urlpatterns = [
     path("tenants", tenants.TenantListCreateApi.as_view(), name="tenants"),
-    path("tenants/<str:tenant_id>", tenants.TenantDetailApi.as_view(), name="tenant-detail"),
+    # `tenants/<id>` is routed in dunning.urls: its answer carries the open-dunning summary.
     path("plans", plans.PlanListCreateApi.as_view(), name="plans"),
     path("plans/<str:plan_id>", plans.PlanDetailApi.as_view(), name="plan-detail"),
     # `subscriptions` and `subscriptions/<id>` (create, change plan) are routed in invoicing.urls:

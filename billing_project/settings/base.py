@@ -202,6 +202,9 @@ BILLING_COMPANY = {
     "email": env("BILLING_COMPANY_EMAIL", default="billing@leanvibe.example"),
 }
 
+# Where tenants reach this deployment: links in emails (invoice PDF, pay now).
+BILLING_PUBLIC_URL = env("BILLING_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # Tax (tax/decision.py, README "Tax"). The EU-wide threshold for cross-border consumer sales of
 # an EU seller, in EUR cents (Art. 59c Directive 2006/112/EC: EUR 10,000): below it the seller
 # charges its own country's VAT, above it the customer's. The guide's `reverse_charge_threshold`.

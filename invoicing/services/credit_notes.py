@@ -7,6 +7,7 @@ from django.db import transaction
 from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import Conflict, ValidationFailed
 from invoicing.models import CreditNote, CreditNoteLine, DocumentType, InvoiceStatus
+from invoicing.services.announcements import invoice_settled_announce
 from invoicing.services.locking import invoice_lock
 from invoicing.services.numbering import number_next
 from tax.decision import proportional_tax
@@ -90,6 +91,7 @@ def credit_note_create(
         if invoice.status != InvoiceStatus.PAID and invoice.amount_due == 0:
             invoice.status = InvoiceStatus.PAID
             invoice.paid_at = now
+            invoice_settled_announce(invoice_id=invoice.pk)
         invoice.updated_at = now
         invoice.save()
         dispatch_after_commit("invoicing.credit_note_pdf", credit_note_id=str(note.pk))

@@ -12,6 +12,7 @@ from django.db import transaction
 from billing_project.shared.errors import Conflict, ValidationFailed
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind, ManualPayment
 from invoicing.models.invoices import PaymentMethodKind
+from invoicing.services.announcements import invoice_settled_announce
 from invoicing.services.delivery import schedule_delivery
 from invoicing.services.finalization import finalize_in_place
 from invoicing.services.locking import invoice_lock
@@ -61,6 +62,7 @@ def invoice_void(*, invoice_id, now: datetime) -> Invoice:
         invoice.save()
         # The stored PDF gets its VOID stamp.
         schedule_delivery(invoice_id=invoice.pk, email=False)
+        invoice_settled_announce(invoice_id=invoice.pk)
         return invoice
 
 
@@ -136,6 +138,7 @@ def invoice_payment_record(
             invoice.paid_at = now
             invoice.pdf_status = "pending"
             schedule_delivery(invoice_id=invoice.pk, email=False)  # PAID stamp
+            invoice_settled_announce(invoice_id=invoice.pk)
         invoice.updated_at = now
         invoice.save()
         return invoice

@@ -9,7 +9,11 @@ from django.db import transaction
 
 from billing_project.shared.errors import NotFound
 from invoicing.models import Invoice
-from invoicing.services.generation import invoice_first_period, invoice_upgrade
+from invoicing.services.generation import (
+    invoice_first_period,
+    invoice_period_advance,
+    invoice_upgrade,
+)
 from subscriptions.models import Plan, Subscription, SubscriptionChange, Tenant
 from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
 from subscriptions.services import coupons as coupon_services
@@ -40,6 +44,7 @@ def subscription_start_and_invoice(
 ) -> tuple[Subscription, Invoice | None]:
     """`POST subscriptions`. `payment_method_ref` (our id or a Stripe pm_... id) becomes the
     tenant's default card, once everything else that can refuse the request was checked."""
+    subscription_services.account_suspended_refuse(tenant=tenant)
     subscription_services.subscription_live_refuse(tenant=tenant)
     if payment_method_ref:
         if coupon_code:
@@ -76,3 +81,21 @@ def subscription_change_plan_and_invoice(
         if change.kind == ChangeKind.UPGRADED and change.proration_amount:
             invoice = invoice_upgrade(subscription=subscription, change=change, now=now)
     return subscription, change, invoice
+
+
+def subscription_cancel_now_and_invoice(
+    *, subscription_id, reason: str, now: datetime, actor: str = ""
+) -> tuple[bool, Invoice | None]:
+    """Cancel a live subscription at once (dunning's cancel step) and bill what the cut period
+    owes in arrears: a `final` invoice with its overages, only if any. Returns (cancelled now,
+    the final invoice or None); (False, None) when it was already cancelled."""
+    with transaction.atomic():
+        subscription = Subscription(pk=subscription_id)
+        was_live = Subscription.objects.live().filter(pk=subscription_id).exists()
+        advance = subscription_services.subscription_cancel_now(
+            subscription=subscription, now=now, reason=reason, actor=actor
+        )
+        invoice = None
+        if advance is not None:
+            invoice = invoice_period_advance(advance=advance, now=now)
+    return was_live, invoice

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from billing_project.shared import stripe_gateway
+from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import BillingError, Conflict
 from invoicing.models import InvoiceStatus
 from invoicing.services import lifecycle
@@ -44,6 +45,7 @@ RETRY_BASE_SECONDS = 60
 RETRY_MAX_SECONDS = 3600
 COLLECTABLE = (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
 FAILED_INTENT_STATUSES = ("requires_payment_method", "canceled")
+PAYMENT_FAILED_TASK = "dunning.payment_failed"
 
 
 def retry_delay(retries: int) -> timedelta:
@@ -341,7 +343,12 @@ def _fail(
     attempt.next_retry_at = None
     attempt.updated_at = now
     attempt.save()
-    if notify:
+    if code == "invoice_not_collectable":
+        return attempt
+    # News for dunning (above us): a failed collection opens its case (day 0) at once.
+    dispatch_after_commit(PAYMENT_FAILED_TASK, invoice_id=str(attempt.invoice_id))
+    # Dunning's own retries are announced by its step notice (one email per dunning day).
+    if notify and attempt.trigger != PaymentAttemptTrigger.DUNNING:
         attempt_id = attempt.pk
         transaction.on_commit(
             lambda: notifications.payment_failed_notify(attempt_id=attempt_id, now=now)

@@ -18,6 +18,7 @@ from datetime import datetime
 from django.db import transaction
 
 from billing_project.shared import stripe_gateway
+from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import (
     Conflict,
     DependencyUnavailable,
@@ -29,6 +30,7 @@ from subscriptions.models import PaymentMethod, Tenant
 
 log = logging.getLogger(__name__)
 
+NEW_DEFAULT_CARD_TASK = "dunning.retry_for_tenant"
 FIELD = "stripe_payment_method_id"
 _PM_ID = re.compile(r"^[A-Za-z0-9_]{3,255}$")
 
@@ -189,6 +191,8 @@ def payment_method_attach_for_tenant(
             created_at=now,
         )
         _mirror_after_commit(customer_id=customer_id, payment_method_id=attached.id)
+        if is_default:
+            _announce_new_default(payment_method)
     return payment_method
 
 
@@ -239,6 +243,16 @@ def _detach_quietly(*, pm_id: str, row_id) -> None:
         log.warning("Could not undo the attach of %s", pm_id, exc_info=True)
 
 
+def _announce_new_default(payment_method: PaymentMethod) -> None:
+    """News for dunning (above us), sent by task name after commit: a new default card retries
+    the tenant's open dunning cases at once."""
+    dispatch_after_commit(
+        NEW_DEFAULT_CARD_TASK,
+        tenant_id=str(payment_method.tenant_id),
+        payment_method_id=str(payment_method.pk),
+    )
+
+
 def payment_method_set_default(*, payment_method: PaymentMethod, now: datetime) -> PaymentMethod:
     """Make this the tenant's default (ours and the Stripe customer's). Already default: no-op."""
     card_payments_require()
@@ -261,6 +275,7 @@ def payment_method_set_default(*, payment_method: PaymentMethod, now: datetime) 
         payment_method.is_default = True
         payment_method.save(update_fields=["is_default"])
         _mirror_after_commit(customer_id=customer_id, payment_method_id="")
+        _announce_new_default(payment_method)
     return payment_method
 
 

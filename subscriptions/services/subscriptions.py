@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from billing_project.shared.errors import Conflict, ValidationFailed
 from subscriptions.models import Plan, Subscription, SubscriptionChange, Tenant
 from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
+from subscriptions.models.tenants import TenantStatus
 from subscriptions.pricing import Period, billing_period, period_days, price_upgrade
 from subscriptions.pricing.proration import remaining_days
 from subscriptions.selectors import plan_terms
@@ -18,11 +19,13 @@ MAX_TRIAL_DAYS = 730
 __all__ = [
     "PeriodAdvance",
     "TrialEnded",
+    "account_suspended_refuse",
     "coupon_for_period",
     "coupon_for_periods",
     "subscription_advance_period",
     "subscription_advance_periods_plain",
     "subscription_cancel",
+    "subscription_cancel_now",
     "subscription_change_plan",
     "subscription_create",
     "subscription_create_check",
@@ -84,6 +87,17 @@ def _live_exists() -> Conflict:
     return Conflict("The tenant already has a live subscription.", code="subscription_exists")
 
 
+def account_suspended_refuse(*, tenant: Tenant) -> None:
+    """While dunning has the tenant suspended, no new subscription and no plan change (paying,
+    adding a card and recording usage still work)."""
+    if tenant.status == TenantStatus.SUSPENDED:
+        raise Conflict(
+            "The account is suspended for non-payment: pay the open invoice (POST "
+            "invoices/{id}/pay) or add a card to restore it.",
+            code="account_suspended",
+        )
+
+
 def subscription_live_refuse(*, tenant: Tenant) -> None:
     """One live subscription per tenant (checked again under the tenant's lock on create)."""
     if Subscription.objects.live().filter(tenant_id=tenant.pk).exists():
@@ -94,6 +108,7 @@ def subscription_create_check(
     *, tenant: Tenant, plan: Plan, trial_period_days: int | None = None
 ) -> int:
     """What subscription_create would refuse, without writing: returns the trial days."""
+    account_suspended_refuse(tenant=tenant)
     trial_days = plan.trial_period_days if trial_period_days is None else trial_period_days
     if (
         isinstance(trial_days, bool)
@@ -169,6 +184,7 @@ def subscription_change_plan(
         sub = _locked(subscription)
         if sub.status == SubscriptionStatus.CANCELLED:
             raise Conflict("The subscription is cancelled.", code="subscription_cancelled")
+        account_suspended_refuse(tenant=sub.tenant)
         if plan.pk == sub.plan_id:
             if sub.pending_plan_id is None:
                 raise Conflict("The subscription is already on this plan.", code="same_plan")
@@ -269,6 +285,59 @@ def subscription_cancel(
     return sub
 
 
+def _cancel(sub: Subscription, *, ended: Period, at: datetime, now: datetime, actor: str = ""):
+    """Mark the locked subscription cancelled at `at`: the PeriodAdvance that bills `ended`'s
+    arrears in a final invoice."""
+    plan_at_end = sub.plan
+    sub.status = SubscriptionStatus.CANCELLED
+    sub.cancelled_at = at
+    sub.updated_at = now
+    sub.save(
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "cancel_at_period_end",
+            "cancellation_reason",
+            "pending_plan",
+            "updated_at",
+        ]
+    )
+    _record(
+        sub,
+        ChangeKind.CANCELLED,
+        now,
+        actor,
+        effective_at=at,
+        from_plan=plan_at_end,
+        note=sub.cancellation_reason[:500],
+    )
+    return PeriodAdvance(
+        sub, ended, sub.period_index, plan_at_end, None, None, None, cancelled=True, trialing=False
+    )
+
+
+def subscription_cancel_now(
+    *, subscription: Subscription, now: datetime, reason: str, actor: str = ""
+) -> PeriodAdvance | None:
+    """Cancel at once (dunning's cancel step): service ends now, the current period is cut at
+    `now` for its arrears (the fee was billed in advance). None when already cancelled, or cut
+    at its first instant (no arrears)."""
+    with transaction.atomic():
+        sub = _locked(subscription)
+        if sub.status == SubscriptionStatus.CANCELLED:
+            return None
+        end = min(max(now, sub.current_period_start), sub.current_period_end)
+        sub.cancel_at_period_end = False
+        sub.cancellation_reason = reason
+        sub.pending_plan = None
+        if end <= sub.current_period_start:
+            _cancel(sub, ended=_current_period(sub), at=now, now=now, actor=actor)
+            return None
+        return _cancel(
+            sub, ended=Period(start=sub.current_period_start, end=end), at=now, now=now, actor=actor
+        )
+
+
 def subscription_reactivate(
     *, subscription: Subscription, now: datetime, actor: str = ""
 ) -> Subscription:
@@ -334,29 +403,7 @@ def subscription_advance_period(
         ended_index = sub.period_index
         plan_at_end = sub.plan
         if sub.cancel_at_period_end:
-            sub.status = SubscriptionStatus.CANCELLED
-            sub.cancelled_at = ended.end
-            sub.updated_at = now
-            sub.save(update_fields=["status", "cancelled_at", "updated_at"])
-            _record(
-                sub,
-                ChangeKind.CANCELLED,
-                now,
-                effective_at=ended.end,
-                from_plan=plan_at_end,
-                note=sub.cancellation_reason[:500],
-            )
-            return PeriodAdvance(
-                sub,
-                ended,
-                ended_index,
-                plan_at_end,
-                None,
-                None,
-                None,
-                cancelled=True,
-                trialing=False,
-            )
+            return _cancel(sub, ended=ended, at=ended.end, now=now)
         new_index = ended_index + 1
         new_period = billing_period(anchor=sub.started_at, tz=sub.tenant.timezone, index=new_index)
         if sub.pending_plan_id:
