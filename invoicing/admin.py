@@ -4,11 +4,15 @@ credit notes, invoice settings with a logo preview, billing run failures."""
 from django.contrib import admin, messages
 from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing_project.shared.errors import BillingError
+from billing_project.shared.clock import utcnow
+from billing_project.shared.errors import BillingError, ValidationFailed
 from billing_project.shared.money import format_money
+from invoicing import tax_reports
 from invoicing.models import (
     BillingRunFailure,
     CreditNote,
@@ -177,6 +181,52 @@ class InvoiceAdmin(admin.ModelAdmin):
         return response
 
     change_list_template = "admin/invoicing/invoice/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "tax-reports/",
+                self.admin_site.admin_view(self.tax_report_view),
+                name="invoicing_tax_reports",
+            ),
+            *super().get_urls(),
+        ]
+
+    def tax_report_view(self, request):
+        """The OSS (quarter) and US (month) tax reports, as a table or a CSV download."""
+        kind = request.GET.get("report", "oss")
+        now = utcnow()
+        default = f"{now.year}-Q{(now.month - 1) // 3 + 1}" if kind == "oss" else f"{now:%Y-%m}"
+        period = request.GET.get("period") or default
+        report, error = None, ""
+        try:
+            if kind == "us":
+                report = tax_reports.us_report(month=period)
+            else:
+                kind, report = "oss", tax_reports.oss_report(quarter=period)
+        except ValidationFailed as exc:
+            error = exc.message
+        if report is not None and request.GET.get("export") == "csv":
+            response = HttpResponse(tax_reports.report_csv(report), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="tax-{kind}-{period}.csv"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Tax reports",
+            "report_kind": kind,
+            "period": period,
+            "report": report,
+            "error": error,
+            "rows": [
+                {
+                    **row,
+                    "taxable_display": format_money(row["taxable"], row["currency"]),
+                    "tax_display": format_money(row["tax"], row["currency"]),
+                }
+                for row in (report or {}).get("rows", ())
+            ],
+        }
+        return TemplateResponse(request, "admin/invoicing/tax_report.html", context)
 
     finalize = _lifecycle_action(lifecycle.invoice_finalize, "Finalize", "Finalize selected drafts")
     void = _lifecycle_action(lifecycle.invoice_void, "Void", "Void selected invoices")

@@ -79,6 +79,7 @@ def credit_note_data(note) -> dict:
         "tenant_id": str(note.tenant_id),
         "currency": note.currency,
         "total": note.total,
+        "tax": note.tax,
         "reason": note.reason,
         "issued_at": iso(note.issued_at),
         "lines": [
@@ -279,6 +280,7 @@ class CreditNoteSerializer(serializers.Serializer):
     tenant_id = serializers.UUIDField()
     currency = StrictCharField()
     total = serializers.IntegerField()
+    tax = serializers.IntegerField(help_text="The part of `total` that reverses tax")
     reason = StrictCharField()
     issued_at = serializers.DateTimeField()
     lines = CreditNoteLineSerializer(many=True)

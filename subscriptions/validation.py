@@ -1,12 +1,13 @@
-"""Tenant field validation with pycountry (ISO codes) and python-stdnum (VAT ids)."""
+"""Tenant field validation with pycountry (ISO codes) and python-stdnum (VAT ids, tax.vat_ids)."""
 
 import re
 import zoneinfo
 from functools import lru_cache
 
 import pycountry
-from stdnum import vatin
-from stdnum.exceptions import ValidationError as StdnumError
+
+from tax.online import vat_online_check
+from tax.vat_ids import vat_id_check
 
 
 @lru_cache(maxsize=1)
@@ -51,17 +52,9 @@ def clean_currency(value: str) -> str:
 
 
 def clean_vat_id(country: str, value: str) -> str:
-    """Checks the format and checksum offline. A VAT id names its own country (DE..., FR...)."""
-    raw = (value or "").strip()
-    if not raw:
-        return ""
-    compact = raw.replace(" ", "").replace("-", "").replace(".", "").upper()
-    if compact[:2].isdigit() and country:
-        compact = ("EL" if country == "GR" else country) + compact
-    try:
-        return vatin.validate(compact)
-    except StdnumError as exc:
-        raise ValueError(f"Invalid VAT id: {exc}.") from None
+    """Checks the format and checksum offline (tax.vat_ids), then online when a check is
+    configured (off by default). A VAT id names its own country."""
+    return vat_id_check(value, country=country, online=vat_online_check())
 
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")

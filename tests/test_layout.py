@@ -7,7 +7,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("billing_project", "subscriptions", "usage", "invoicing", "payments", "dunning")
+PACKAGES = ("billing_project", "tax", "subscriptions", "usage", "invoicing", "payments", "dunning")
 PACKAGES += ("analytics",)
 # AppConfig.ready() is where Django wants start-up imports (the app registry is ready then).
 FUNCTION_IMPORTS_ALLOWED = {("billing_project/shared/apps.py", "ready")}

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "djstripe",
     "billing_project.shared",
+    "tax",
     "subscriptions",
     "usage",
     "invoicing",
@@ -203,6 +204,14 @@ BILLING_COMPANY = {
 
 # Where tenants reach this deployment: links in emails (invoice PDF, pay now).
 BILLING_PUBLIC_URL = env("BILLING_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Tax (tax/decision.py, README "Tax"). The EU-wide threshold for cross-border consumer sales of
+# an EU seller, in EUR cents (Art. 59c Directive 2006/112/EC: EUR 10,000): below it the seller
+# charges its own country's VAT, above it the customer's. The guide's `reverse_charge_threshold`.
+TAX_EU_B2C_THRESHOLD = env.int("TAX_EU_B2C_THRESHOLD", default=1_000_000)
+# An online VAT id check (VIES / HMRC) after the offline one: a dotted path to a callable
+# (compact id) -> None that raises ValueError; blank (the default) checks offline only.
+TAX_VAT_ONLINE_CHECK = env("TAX_VAT_ONLINE_CHECK", default="")
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,9 @@ class CreditNote(models.Model):
     number = models.CharField(max_length=32, unique=True)
     currency = models.CharField(max_length=3)
     total = models.BigIntegerField()
+    tax = models.BigIntegerField(
+        default=0, help_text="The part of the total that reverses the invoice's tax"
+    )
     reason = models.CharField(max_length=500, blank=True)
     issued_at = models.DateTimeField()
     created_by = models.CharField(max_length=200, blank=True)

@@ -10,6 +10,7 @@ from invoicing.models import CreditNote, CreditNoteLine, DocumentType, InvoiceSt
 from invoicing.services.announcements import invoice_settled_announce
 from invoicing.services.locking import invoice_lock
 from invoicing.services.numbering import number_next
+from tax.decision import proportional_tax
 
 
 def creditable_amount(invoice) -> int:
@@ -54,12 +55,23 @@ def credit_note_create(
                 f"Credit total {total} exceeds the creditable amount ({remaining}).",
                 errors={"lines": [f"The total may be at most {remaining}."]},
             )
+        # The credit reverses the invoice's tax in proportion (all of what is left of it when the
+        # credit completes the invoice).
+        tax = proportional_tax(
+            credited=total,
+            credited_before=invoice.amount_credited,
+            total=invoice.total,
+            tax=invoice.tax,
+            tax_credited=sum(invoice.credit_notes.values_list("tax", flat=True)),
+            currency=invoice.currency,
+        )
         note = CreditNote.objects.create(
             invoice=invoice,
             tenant_id=invoice.tenant_id,
             number=number_next(document_type=DocumentType.CREDIT_NOTE, at=now),
             currency=invoice.currency,
             total=total,
+            tax=tax,
             reason=(reason or "")[:500],
             issued_at=now,
             created_by=actor,

@@ -20,6 +20,7 @@ from weasyprint import HTML, URLFetcher
 
 from billing_project.shared.money import currency_exponent, format_money
 from invoicing.models import CreditNote, Invoice, InvoiceStatus, LineKind
+from invoicing.services import tax_display
 from invoicing.services.branding import Branding, address_lines, branding_current
 from subscriptions.models import Metric
 from subscriptions.models.tenants import PaymentTerms
@@ -143,14 +144,10 @@ def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
     tz = tenant.timezone or "UTC"
     money = _money(invoice.currency)
     shown = []
-    taxes: dict[str, int] = {}
     names = _metric_names(lines)
+    line_taxes = tax_display.line_taxes(lines)
     for line in lines:
-        if line.amount == 0:
-            continue
-        if line.kind == LineKind.TAX:
-            rate = str((line.explanation or {}).get("rate", ""))
-            taxes[rate] = taxes.get(rate, 0) + line.amount
+        if line.amount == 0 or line.kind == LineKind.TAX:
             continue
         explanation = line.explanation or {}
         detail = []
@@ -161,6 +158,8 @@ def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
                 f"measured {_grouped(explanation.get('measured'))}, "
                 f"included {_grouped(explanation.get('included'))}"
             )
+        if line.position in line_taxes:
+            detail.append(f"tax {money(line_taxes[line.position])}")
         shown.append(
             {
                 "description": _description(line, names),
@@ -200,11 +199,9 @@ def invoice_context(invoice: Invoice, lines, branding: Branding) -> dict:
         "lines": shown,
         "subtotal": money(invoice.subtotal),
         "discount": money(-invoice.discount) if invoice.discount else "",
-        "taxes": [
-            {"label": f"Tax ({rate}%)" if rate else "Tax", "amount": money(amount)}
-            for rate, amount in taxes.items()
-        ]
-        or [{"label": "Tax", "amount": money(invoice.tax)}],
+        "taxes": tax_display.tax_rows(invoice, lines, money),
+        "tax_notes": tax_display.tax_notes(invoice),
+        "seller_tax_ids": tax_display.seller_tax_ids(invoice, branding.tax_ids),
         "total": money(invoice.total),
         "amount_paid": money(invoice.amount_paid) if invoice.amount_paid else "",
         "amount_credited": money(invoice.amount_credited) if invoice.amount_credited else "",
@@ -342,9 +339,19 @@ def credit_note_html(note: CreditNote, branding: Branding | None = None) -> str:
             {"description": li.description, "amount": money(li.amount)} for li in note.lines.all()
         ],
         "total": money(note.total),
+        "tax": money(note.tax) if note.tax else "",
+        "tax_label": _credit_note_tax_label(note),
         "created_w3c": _w3c(note.issued_at),
     }
     return render_to_string("invoicing/credit_note.html", context)
+
+
+def _credit_note_tax_label(note: CreditNote) -> str:
+    decision = note.invoice.tax_decision or {}
+    if not note.tax or not decision.get("jurisdiction"):
+        return "Of which tax"
+    name = decision.get("tax_name") or "tax"
+    return f"Of which {name} {decision['jurisdiction']} {decision['rate']}%"
 
 
 def credit_note_pdf_store(*, credit_note_id) -> CreditNote:

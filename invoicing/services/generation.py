@@ -14,6 +14,7 @@ from invoicing import usage_source
 from invoicing.models import DocumentType, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from invoicing.services.finalization import finalize_in_place
 from invoicing.services.numbering import number_block
+from invoicing.services.taxation import tax_context
 from invoicing.services.totals import apply_totals
 from subscriptions.models import Plan, PlanMetric, Subscription, SubscriptionChange
 from subscriptions.pricing import (
@@ -85,7 +86,7 @@ def invoice_build(
         return None
     tenant = subscription.tenant
     invoice = Invoice(
-        tenant_id=subscription.tenant_id,
+        tenant=tenant,
         subscription=subscription,
         subscription_change=change,
         kind=kind,
@@ -122,7 +123,7 @@ def invoice_issue(
     if built is None:
         return None
     invoice, rows = built
-    finalize_in_place(invoice=invoice, now=now, deliver=deliver)
+    finalize_in_place(invoice=invoice, now=now, deliver=deliver, lines=rows)
     invoice.save(force_insert=True)
     InvoiceLine.objects.bulk_create(rows)
     return invoice
@@ -307,8 +308,11 @@ def invoice_period_advance_many(
     if not built:
         return results
     numbers = number_block(document_type=DocumentType.INVOICE, at=now, count=len(built))
-    for (i, invoice, _), number in zip(built, numbers, strict=True):
-        finalize_in_place(invoice=invoice, now=now, deliver=deliver, number=number)
+    tax = tax_context()
+    for (i, invoice, rows), number in zip(built, numbers, strict=True):
+        finalize_in_place(
+            invoice=invoice, now=now, deliver=deliver, number=number, lines=rows, tax=tax
+        )
         results[i] = invoice
     Invoice.objects.bulk_create([invoice for _, invoice, _ in built])
     InvoiceLine.objects.bulk_create([row for _, _, rows in built for row in rows])

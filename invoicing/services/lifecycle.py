@@ -10,7 +10,7 @@ from datetime import date, datetime
 from django.db import transaction
 
 from billing_project.shared.errors import Conflict, ValidationFailed
-from invoicing.models import Invoice, InvoiceStatus, ManualPayment
+from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind, ManualPayment
 from invoicing.models.invoices import PaymentMethodKind
 from invoicing.services.announcements import invoice_settled_announce
 from invoicing.services.delivery import schedule_delivery
@@ -34,8 +34,11 @@ def invoice_finalize(*, invoice_id, now: datetime, deliver: bool = True) -> Invo
             return invoice
         if invoice.status != InvoiceStatus.DRAFT:
             raise _conflict("finalize", invoice)
-        finalize_in_place(invoice=invoice, now=now, deliver=deliver)
+        InvoiceLine.objects.filter(invoice=invoice, kind=LineKind.TAX).delete()
+        rows = list(invoice.lines.exclude(kind=LineKind.TAX))
+        finalize_in_place(invoice=invoice, now=now, deliver=deliver, lines=rows)
         invoice.save()
+        InvoiceLine.objects.bulk_create(row for row in rows if row.kind == LineKind.TAX)
         return invoice
 
 

@@ -15,8 +15,11 @@ def test_seed_demo_puts_the_demo_tenant_on_team_and_bills_it_once():
     demo = Tenant.objects.get(name="Demo Tenant Inc.")
     assert Subscription.objects.get(tenant=demo).plan.slug == "team"
     invoice = Invoice.objects.get(tenant=demo)
-    assert (invoice.status, invoice.total, invoice.number.startswith("INV-")) == (
+    # The demo tenant is in California, a nexus state: 8.25 % sales tax on the $200 fee.
+    assert (invoice.status, invoice.tax, invoice.total, invoice.number.startswith("INV-")) == (
         "open",
-        20000,
+        1650,
+        21650,
         True,
     )
+    assert invoice.tax_decision["jurisdiction"] == "US-CA"

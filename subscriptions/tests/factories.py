@@ -13,9 +13,10 @@ class TenantFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Tenant {n}")
     email = factory.Sequence(lambda n: f"billing{n}@tenant.example")
+    # Oregon: no sales tax nexus by default, so invoices carry no tax unless a test says so.
     country = "US"
-    state = "CA"
-    postal_code = "94105"
+    state = "OR"
+    postal_code = "97201"
     timezone = "UTC"
     currency = "usd"
     created_at = FIXED_NOW
