@@ -84,7 +84,9 @@ def _apply_after_retry(
 ) -> list:
     """The rest of a due step once any retry is done and did not pay: suspend, cancel, mark
     uncollectible, plan the notice, set the stage and the next action. Returns the tenant ids
-    whose status must be refreshed (the caller batches them)."""
+    whose status must be refreshed (the caller batches them): none when the case's stage and
+    status stay as they were, so its tenant's status cannot have changed."""
+    unchanged = case.stage == due.stage and not (due.suspend or due.cancel)
     if due.suspend and case.suspended_at is None:
         case.suspended_at = now
         result.suspended += 1
@@ -104,7 +106,7 @@ def _apply_after_retry(
         notice_plan(event=event, notice=due.notice, case=case, terms=terms)
         result.notices += 1
     event.done = True
-    return [case.tenant_id]
+    return [] if unchanged else [case.tenant_id]
 
 
 def _cancel_subscription(*, case: DunningCase, now: datetime) -> None:
