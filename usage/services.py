@@ -156,9 +156,12 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
         cursor.nextset()  # the second result is the context's
         parsed = parse_batch(records, catalog=catalog, ctx=_context(cursor.fetchone(), now))
         seen: set[str] = set()
-        positions: dict = {}  # metric id -> its position in `metrics`, from 1 (sql.BATCH)
+        # metric_type -> the metric's position in `metrics`, from 1 (sql.BATCH); keyed by the
+        # type's text, whose hash is cached (a UUID's is computed in Python each time)
+        positions: dict = {}
         metrics, unique_metrics = [], []
         rows = []
+        append = rows.append
         for record in parsed:
             key = record.idempotency_key
             if key is not None:
@@ -166,14 +169,14 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
                     continue
                 seen.add(key)
             metric = record.metric
-            position = positions.get(metric.id)
+            position = positions.get(metric.metric_type)
             if position is None:
                 metrics.append(metric.id)
-                position = positions[metric.id] = len(metrics)
+                position = positions[metric.metric_type] = len(metrics)
                 if metric.aggregation == "unique_count":
                     unique_metrics.append(metric.id)
             # quantity: exact, the decimal literal
-            rows.append([position, str(record.quantity), record.timestamp, key, record.unique_key])
+            append([position, str(record.quantity), record.timestamp, key, record.unique_key])
         params = {
             "records": orjson.dumps(rows).decode(),
             "metrics": metrics,
@@ -198,13 +201,11 @@ def _batch_insert(cursor, tenant_id, params: dict, rows: int) -> int:
         try:
             with transaction.atomic():
                 statement = sql.without_key_conflicts(sql.BATCH)
-                sql.execute_prepared(cursor, statement, params, sql.BATCH_TYPES)
-                return cursor.fetchone()[0]
+                return sql.execute_bound(cursor, statement, params).fetchone()[0]
         except IntegrityError as exc:
             if not isinstance(exc.__cause__, pg_errors.UniqueViolation):
                 raise
-    sql.execute_prepared(cursor, sql.BATCH, params, sql.BATCH_TYPES)
-    accepted = cursor.fetchone()[0]
+    accepted = sql.execute_bound(cursor, sql.BATCH, params).fetchone()[0]
     if accepted < rows:
         if len(_REPEATING) >= _REPEATING_MAX:
             _REPEATING.clear()
