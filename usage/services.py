@@ -5,8 +5,9 @@ Both ingestion paths bypass the ORM (not the validation): one event is one call 
 `usage_record_one` function (installed by a migration): the tenant's shared lock, then one
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
 and daily rollups, the distinct key and the edge rollups of a registered boundary in the
-event's hour. A batch is one `INSERT ... SELECT FROM json_array_elements(...) ON CONFLICT DO NOTHING
-RETURNING` in idempotency-key order plus the same set-based upserts, each in key order. Either
+event's hour. A batch is one `INSERT ... SELECT FROM ROWS FROM (unnest(...), ...)` (its records
+as five columns) `ON CONFLICT DO NOTHING RETURNING` in idempotency-key order plus the same
+set-based upserts, each in key order. Either
 way the event and its rollups commit together or not at all. A batch that still meets a
 deadlock or a serialization failure is retried.
 
@@ -24,7 +25,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
-import orjson
 from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg import errors as pg_errors
 
@@ -160,8 +160,7 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
         # type's text, whose hash is cached (a UUID's is computed in Python each time)
         positions: dict = {}
         metrics, unique_metrics = [], []
-        rows = []
-        append = rows.append
+        columns = ms, qs, ts, ks, us = [], [], [], [], []
         for record in parsed:
             key = record.idempotency_key
             if key is not None:
@@ -175,16 +174,14 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
                 position = positions[metric.metric_type] = len(metrics)
                 if metric.aggregation == "unique_count":
                     unique_metrics.append(metric.id)
-            # quantity: exact, the decimal literal
-            append([position, str(record.quantity), record.timestamp, key, record.unique_key])
-        params = {
-            "records": orjson.dumps(rows).decode(),
-            "metrics": metrics,
-            "tenant": tenant_id,
-            "now": now,
-            "unique_metrics": unique_metrics,
-        }
-        accepted = _batch_insert(cursor, tenant_id, params, len(rows))
+            ms.append(position)
+            qs.append(str(record.quantity))  # exact: the decimal literal
+            ts.append(record.timestamp)
+            ks.append(key)
+            us.append(record.unique_key)
+        params = sql.batch_columns(*columns)
+        params.update(metrics=metrics, tenant=tenant_id, now=now, unique_metrics=unique_metrics)
+        accepted = _batch_insert(cursor, tenant_id, params, len(ms))
     received = len(parsed)
     return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)
 
