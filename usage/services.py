@@ -198,11 +198,11 @@ def _batch_insert(cursor, tenant_id, params: dict, rows: int) -> int:
         try:
             with transaction.atomic():
                 statement = sql.without_key_conflicts(sql.BATCH)
-                return sql.execute_bound(cursor, statement, params).fetchone()[0]
+                return sql.execute_bound(cursor, statement, params)[0]
         except IntegrityError as exc:
             if not isinstance(exc.__cause__, pg_errors.UniqueViolation):
                 raise
-    accepted = sql.execute_bound(cursor, sql.BATCH, params).fetchone()[0]
+    accepted = sql.execute_bound(cursor, sql.BATCH, params)[0]
     if accepted < rows:
         if len(_REPEATING) >= _REPEATING_MAX:
             _REPEATING.clear()
