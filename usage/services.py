@@ -5,8 +5,9 @@ Both ingestion paths bypass the ORM (not the validation): one event is one call 
 `usage_record_one` function (installed by a migration): the tenant's shared lock, then one
 `INSERT ... ON CONFLICT DO NOTHING RETURNING` whose data-modifying CTEs also upsert the hourly
 and daily rollups, the distinct key and the edge rollups of a registered boundary in the
-event's hour. A batch is one `INSERT ... SELECT FROM json_array_elements(...) ON CONFLICT DO NOTHING
-RETURNING` in idempotency-key order plus the same set-based upserts, each in key order. Either
+event's hour. A batch is one `INSERT ... SELECT FROM ROWS FROM (unnest(...), ...)` (its records
+as five columns) `ON CONFLICT DO NOTHING RETURNING` in idempotency-key order plus the same
+set-based upserts, each in key order. Either
 way the event and its rollups commit together or not at all. A batch that still meets a
 deadlock or a serialization failure is retried.
 
@@ -24,7 +25,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
-import orjson
 from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg import errors as pg_errors
 
@@ -156,9 +156,11 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
         cursor.nextset()  # the second result is the context's
         parsed = parse_batch(records, catalog=catalog, ctx=_context(cursor.fetchone(), now))
         seen: set[str] = set()
-        positions: dict = {}  # metric id -> its position in `metrics`, from 1 (sql.BATCH)
+        # metric_type -> the metric's position in `metrics`, from 1 (sql.BATCH); keyed by the
+        # type's text, whose hash is cached (a UUID's is computed in Python each time)
+        positions: dict = {}
         metrics, unique_metrics = [], []
-        rows = []
+        columns = ms, qs, ts, ks, us = [], [], [], [], []
         for record in parsed:
             key = record.idempotency_key
             if key is not None:
@@ -166,22 +168,20 @@ def _batch_store(*, tenant_id, records, catalog, now: datetime) -> BatchResult:
                     continue
                 seen.add(key)
             metric = record.metric
-            position = positions.get(metric.id)
+            position = positions.get(metric.metric_type)
             if position is None:
                 metrics.append(metric.id)
-                position = positions[metric.id] = len(metrics)
+                position = positions[metric.metric_type] = len(metrics)
                 if metric.aggregation == "unique_count":
                     unique_metrics.append(metric.id)
-            # quantity: exact, the decimal literal
-            rows.append([position, str(record.quantity), record.timestamp, key, record.unique_key])
-        params = {
-            "records": orjson.dumps(rows).decode(),
-            "metrics": metrics,
-            "tenant": tenant_id,
-            "now": now,
-            "unique_metrics": unique_metrics,
-        }
-        accepted = _batch_insert(cursor, tenant_id, params, len(rows))
+            ms.append(position)
+            qs.append(str(record.quantity))  # exact: the decimal literal
+            ts.append(record.timestamp)
+            ks.append(key)
+            us.append(record.unique_key)
+        params = sql.batch_columns(*columns)
+        params.update(metrics=metrics, tenant=tenant_id, now=now, unique_metrics=unique_metrics)
+        accepted = _batch_insert(cursor, tenant_id, params, len(ms))
     received = len(parsed)
     return BatchResult(received=received, accepted=accepted, duplicates=received - accepted)
 
@@ -198,13 +198,11 @@ def _batch_insert(cursor, tenant_id, params: dict, rows: int) -> int:
         try:
             with transaction.atomic():
                 statement = sql.without_key_conflicts(sql.BATCH)
-                sql.execute_prepared(cursor, statement, params, sql.BATCH_TYPES)
-                return cursor.fetchone()[0]
+                return sql.execute_bound(cursor, statement, params)[0]
         except IntegrityError as exc:
             if not isinstance(exc.__cause__, pg_errors.UniqueViolation):
                 raise
-    sql.execute_prepared(cursor, sql.BATCH, params, sql.BATCH_TYPES)
-    accepted = cursor.fetchone()[0]
+    accepted = sql.execute_bound(cursor, sql.BATCH, params)[0]
     if accepted < rows:
         if len(_REPEATING) >= _REPEATING_MAX:
             _REPEATING.clear()
