@@ -3,6 +3,8 @@
 from datetime import date, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from billing_project.shared.clock import utcnow
 from subscriptions.models import Contract, ContractVersion
@@ -203,3 +205,16 @@ def test_a_start_date_is_local_midnight(staff_client, make_tenant):
     response = staff_client.post("contracts", body)
     assert response.json()["starts_at"] == "2027-01-01T05:00:00Z"
     assert Contract.objects.get().end_date == date(2028, 1, 1)
+
+
+def test_admin_lists_contracts_with_their_versions(staff_client, tenant):
+    contract_id = staff_client.post("contracts", guide_body(tenant)).json()["id"]
+    staff_client.patch(f"contracts/{contract_id}", {"note": "second", "contract_terms": {}})
+    user = get_user_model().objects.create_superuser("boss", "boss@leanvibe.example", "pw")
+    web = Client()
+    web.force_login(user)
+    listing = web.get("/admin/subscriptions/contract/")
+    assert listing.status_code == 200 and tenant.name.encode() in listing.content
+    page = web.get(f"/admin/subscriptions/contract/{contract_id}/change/")
+    assert page.status_code == 200 and b"second" in page.content
+    assert web.get("/admin/subscriptions/contract/add/").status_code == 403
