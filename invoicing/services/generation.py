@@ -173,20 +173,30 @@ def invoice_first_period(
 def invoice_trial_end(
     *, ended: TrialEnded, now: datetime, deliver: bool = True, cache=None
 ) -> Invoice | None:
-    """The fee for the rest of the period in which the trial ended, prorated by days."""
+    """The fee (the plan's, or a contract's base price) for the rest of the period in which
+    the trial ended, prorated by days."""
     if ended.remaining_days <= 0:
         return None
     cache = cache or TermsCache()
     coupon = coupon_for_period(subscription=ended.subscription, period_index=ended.period_index)
+    terms = cache.get(ended.plan)
+    fee_period = Period(start=max(ended.ended_at, ended.period.start), end=ended.period.end)
+    contract = contract_inputs(
+        tenant=ended.subscription.tenant,
+        fee_period=fee_period,
+        usage_period=None,
+        currency=terms.currency,
+    )
     priced = price_period(
-        plan=cache.get(ended.plan),
-        fee_period=Period(start=max(ended.ended_at, ended.period.start), end=ended.period.end),
+        plan=terms,
+        fee_period=fee_period,
         usage_period=None,
         usage={},
         coupon=coupon,
         coupon_period_index=0,
         remaining_days=ended.remaining_days,
         period_days=ended.period_days,
+        **contract.pricing_kwargs(),
     )
     return invoice_issue(
         subscription=ended.subscription,
@@ -195,6 +205,7 @@ def invoice_trial_end(
         priced=priced,
         now=now,
         deliver=deliver,
+        contract=contract,
     )
 
 

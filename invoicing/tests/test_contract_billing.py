@@ -192,3 +192,13 @@ def test_credit_notes_count_against_the_minimum(tenant, usage_feed):
     assert true_up.explanation["annual_minimum"] == 161644
     assert true_up.amount == 11644
     assert Contract.objects.get().versions.count() == 1
+
+
+def test_a_trial_ending_under_a_contract_prorates_the_base_price(tenant, usage_feed):
+    contract(tenant, "2025-12-20T00:00:00Z")
+    sub, first = start(tenant, "enterprise", trial_period_days=14)
+    assert first is None
+    cycle("2026-01-15T00:00:00Z")
+    invoice = Invoice.objects.get(subscription=sub)
+    assert lines(invoice) == [("contract_fee", 274194)]  # 500000 x 17/31
+    assert invoice.contract_version is not None and invoice.payment_terms == "net_60"

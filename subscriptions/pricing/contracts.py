@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from billing_project.shared.money import format_money, round_minor
 from subscriptions.pricing.lines import PricedLine, decimal_str, grouped, instant_str
 from subscriptions.pricing.periods import Period, add_months
+from subscriptions.pricing.proration import prorate
 
 PAYMENT_TERMS = ("due_on_receipt", "net_30", "net_60")
 USER_METRIC = "active_users"
@@ -321,15 +322,43 @@ def _explained(line: PricedLine, **extra: Any) -> PricedLine:
     return replace(line, extra=tuple((*line.extra, *extra.items())))
 
 
-def price_contract_fee(*, terms: ContractTerms, period: Period, currency: str) -> PricedLine:
+def price_contract_fee(
+    *,
+    terms: ContractTerms,
+    period: Period,
+    currency: str,
+    remaining_days: int | None = None,
+    period_days: int | None = None,
+) -> PricedLine:
+    """The contract's base price for `period`, in advance; for `remaining_days` of
+    `period_days` when given (a trial ending mid-period), rounded once."""
+    extra = (("contract_version", terms.version), ("replaces", "plan_fee"))
+    description = f"Contract base fee (version {terms.version})"
+    if remaining_days is None or period_days is None or remaining_days == period_days:
+        return PricedLine(
+            kind="contract_fee",
+            description=description,
+            quantity=Decimal(1),
+            unit_price=Decimal(terms.base_price),
+            amount=terms.base_price,
+            period=period,
+            extra=extra,
+        )
+    if not 0 <= remaining_days <= period_days:
+        raise ValueError("remaining_days must be within [0, period_days]")
+    amount = prorate(
+        amount=terms.base_price, fraction=Fraction(remaining_days, period_days), currency=currency
+    )
     return PricedLine(
         kind="contract_fee",
-        description=f"Contract base fee (version {terms.version})",
+        description=f"{description}, {remaining_days} of {period_days} days",
         quantity=Decimal(1),
-        unit_price=Decimal(terms.base_price),
-        amount=terms.base_price,
+        unit_price=Decimal(amount),
+        amount=amount,
         period=period,
-        extra=(("contract_version", terms.version), ("replaces", "plan_fee")),
+        numerator=remaining_days,
+        denominator=period_days,
+        extra=extra,
     )
 
 

@@ -269,7 +269,13 @@ def price_period(
     lines: list[PricedLine] = []
     if fee_period is not None and fee_contract is not None:
         lines.append(
-            price_contract_fee(terms=fee_contract, period=fee_period, currency=plan.currency)
+            price_contract_fee(
+                terms=fee_contract,
+                period=fee_period,
+                currency=plan.currency,
+                remaining_days=remaining_days,
+                period_days=period_days,
+            )
         )
     elif fee_period is not None:
         fee_line = price_plan_fee(

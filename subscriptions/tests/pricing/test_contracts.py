@@ -283,3 +283,17 @@ def test_a_shorter_last_year_has_a_minimum_by_days() -> None:
     )
     assert year.period.end == end
     assert year_minimum(year=year, annual_minimum=365_000, currency="usd", tz="UTC") == 182_000
+
+
+def test_a_contract_fee_prorated_by_days() -> None:
+    priced = price_period(
+        plan=ENTERPRISE, fee_period=period(0), usage_period=None, usage={},
+        remaining_days=17, period_days=31, fee_contract=terms(),
+    )  # fmt: skip
+    (fee,) = priced.lines
+    assert (fee.kind, fee.amount, fee.numerator, fee.denominator) == (
+        "contract_fee",
+        274194,
+        17,
+        31,
+    )
