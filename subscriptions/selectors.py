@@ -155,7 +155,9 @@ class ContractInForce:
 
 def contracts_for_tenant(*, tenant_id, tz: str) -> list[ContractInForce]:
     """Every contract of the tenant with the version now in force (a tenant has few)."""
-    contracts = Contract.objects.filter(tenant_id=tenant_id).order_by("starts_at", "id")
+    contracts = list(Contract.objects.filter(tenant_id=tenant_id).order_by("starts_at", "id"))
+    if not contracts:
+        return []
     versions = {
         (v.contract_id, v.version): v
         for v in ContractVersion.objects.filter(contract__tenant_id=tenant_id)

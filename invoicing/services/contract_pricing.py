@@ -7,7 +7,7 @@ gathers its inputs from the database."""
 
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from invoicing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from subscriptions.models import ContractVersion, Tenant
@@ -33,13 +33,14 @@ NO_CONTRACT = ContractInputs()
 
 
 def billed_in(*, tenant_id, period: Period) -> int:
-    """Pre-tax billed to the tenant by invoices issued in `period` (subtotal after discounts,
-    true-up lines left out, net of the credit notes on them)."""
-    invoices = Invoice.objects.filter(
-        tenant_id=tenant_id,
-        status__in=BILLED_STATUSES,
-        issued_at__gte=period.start,
-        issued_at__lt=period.end,
+    """Pre-tax billed to the tenant by the invoices of `period` (subtotal after discounts,
+    true-up lines left out, net of the credit notes on them). An invoice belongs to the year
+    its period starts in (a period invoice's is the period it bills in advance), one without a
+    period to the year it was issued in: so a late or catching-up cycle counts the same."""
+    in_period = Q(period_start__gte=period.start, period_start__lt=period.end)
+    issued_in = Q(period_start__isnull=True, issued_at__gte=period.start, issued_at__lt=period.end)
+    invoices = Invoice.objects.filter(in_period | issued_in).filter(
+        tenant_id=tenant_id, status__in=BILLED_STATUSES
     )
     totals = invoices.aggregate(subtotal=Sum("subtotal"), discount=Sum("discount"))
     true_ups = InvoiceLine.objects.filter(invoice__in=invoices, kind=LineKind.TRUE_UP).aggregate(

@@ -202,3 +202,39 @@ def test_a_trial_ending_under_a_contract_prorates_the_base_price(tenant, usage_f
     invoice = Invoice.objects.get(subscription=sub)
     assert lines(invoice) == [("contract_fee", 274194)]  # 500000 x 17/31
     assert invoice.contract_version is not None and invoice.payment_terms == "net_60"
+
+
+def test_a_late_cycle_counts_the_year_the_same(tenant, usage_feed):
+    contract_create(
+        tenant=tenant,
+        contract_terms={**ISSUE_TERMS, "annual_minimum": 10_000_000,
+                        "custom_pricing": {"base_price": 750000}},
+        start_date=date(2026, 1, 1),
+        now=at("2025-12-20T00:00:00Z"),
+    )  # fmt: skip
+    sub, _ = start(tenant, "enterprise")
+    for month in range(2, 12):
+        cycle(f"2026-{month:02d}-01T00:00:00Z")
+    # the cycle was down from December 1st: both boundaries are billed on January 3rd
+    cycle("2027-01-03T00:00:00Z")
+    jan = Invoice.objects.get(subscription=sub, period_start=at("2027-01-01T00:00:00Z"))
+    assert lines(jan) == [("contract_fee", 750000), ("true_up", 1_000_000)]
+
+
+def test_turning_renewal_off_ends_with_the_running_term(tenant, usage_feed):
+    sub, _ = start(tenant, "enterprise")
+    made = contract_create(
+        tenant=tenant,
+        contract_terms=ISSUE_TERMS,
+        start_date=date(2026, 1, 15),
+        end_date=date(2026, 3, 1),
+        now=at("2026-01-10T00:00:00Z"),
+    )
+    # renewed on March 1st to 2027-03-01; renewal turned off in April keeps that term
+    made = contract_update(
+        contract=made, contract_terms={"auto_renewal": False}, now=at("2026-04-10T00:00:00Z")
+    )
+    assert made.end_date == date(2027, 3, 1)
+    cycle("2026-05-01T00:00:00Z")
+    may = Invoice.objects.get(subscription=sub, period_start=at("2026-05-01T00:00:00Z"))
+    assert lines(may) == [("contract_fee", 500000)]

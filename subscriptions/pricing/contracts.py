@@ -297,12 +297,10 @@ def contract_years_ending(
         if start >= within.end:
             break
         full_end = contract_anniversary(starts_at=starts_at, tz=tz, years=index + 1)
-        term_end = contract_term_end(
-            starts_at=starts_at, ends_at=ends_at, auto_renewal=auto_renewal, tz=tz, at=start
-        )
-        if start >= term_end:
+        # A renewing contract never ends: its years are whole; otherwise the term cuts the last.
+        if not auto_renewal and start >= ends_at:
             break
-        end = min(full_end, term_end)
+        end = full_end if auto_renewal else min(full_end, ends_at)
         if within.start < end <= within.end:
             years.append(
                 ContractYear(

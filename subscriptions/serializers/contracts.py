@@ -101,12 +101,13 @@ class ContractUpdateSerializer(serializers.Serializer):
     end_date = serializers.DateField(required=False, allow_null=True)
     note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
+    FIXED = ("tenant_id", "start_date")
+
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["Cannot be changed (or unknown)."] for name in sorted(unknown)}
-            )
+        # Unknown fields are ignored (README, API); these exist and may not change.
+        fixed = [name for name in self.FIXED if name in self.initial_data]
+        if fixed:
+            raise serializers.ValidationError({name: ["Cannot be changed."] for name in fixed})
         return attrs
 
 

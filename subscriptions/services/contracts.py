@@ -12,6 +12,7 @@ from subscriptions.pricing import (
     ContractTerms,
     ContractTermsInvalid,
     contract_anniversary,
+    contract_term_end,
     contract_terms_parse,
 )
 
@@ -157,6 +158,13 @@ def contract_update(
         terms = _terms(raw, version=number)
         tz = contract.tenant.timezone
         ends_at = contract.ends_at if end_date is None else _local_midnight(end_date, tz)
+        if end_date is None and current.terms.get("auto_renewal") and not terms.auto_renewal:
+            # Renewal turned off: the contract ends with the term now running (renewals so
+            # far are kept), not at the end of its first term.
+            ends_at = contract_term_end(
+                starts_at=contract.starts_at, ends_at=contract.ends_at, auto_renewal=True,
+                tz=tz, at=max(now, contract.starts_at),
+            )  # fmt: skip
         if ends_at <= contract.starts_at:
             raise ValidationFailed(
                 "end_date must be after start_date.",

@@ -297,3 +297,14 @@ def test_a_contract_fee_prorated_by_days() -> None:
         17,
         31,
     )
+
+
+def test_a_renewing_contract_has_whole_years_whatever_its_first_term() -> None:
+    term = {"starts_at": datetime(2026, 1, 15, tzinfo=UTC),
+            "ends_at": datetime(2026, 3, 1, tzinfo=UTC), "tz": "UTC"}  # fmt: skip
+    assert contract_years_ending(**term, auto_renewal=True, within=period(2)) == ()
+    (year,) = contract_years_ending(**term, auto_renewal=True, within=period(12))
+    assert year.period == year.full_year
+    assert year.period.end == datetime(2027, 1, 15, tzinfo=UTC)
+    (cut,) = contract_years_ending(**term, auto_renewal=False, within=period(1))
+    assert cut.period.end == datetime(2026, 3, 1, tzinfo=UTC) and cut.period != cut.full_year
