@@ -1,5 +1,6 @@
 """Contracts in the billing cycle: the issue's exact cases, versions, due dates, true-ups."""
 
+import re
 from datetime import date, timedelta
 from io import StringIO
 
@@ -7,7 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from invoicing.models import Invoice
-from invoicing.tests.conftest import at, start
+from invoicing.services import documents
+from invoicing.tests.conftest import at, pdf_text, start
 from subscriptions.models import Contract
 from subscriptions.services.contracts import contract_create, contract_update
 
@@ -238,3 +240,18 @@ def test_turning_renewal_off_ends_with_the_running_term(tenant, usage_feed):
     cycle("2026-05-01T00:00:00Z")
     may = Invoice.objects.get(subscription=sub, period_start=at("2026-05-01T00:00:00Z"))
     assert lines(may) == [("contract_fee", 500000)]
+
+
+def test_the_contract_invoice_pdf_explains_its_lines(tenant, usage_feed):
+    sub, _ = start(tenant, "enterprise")
+    contract(tenant, "2026-01-10T12:00:00Z", volume_discounts=DISCOUNTS)
+    usage_feed.set(tenant, at("2026-01-01T00:00:00Z"), active_users=120, api_calls=3_000_000)
+    cycle("2026-02-01T00:00:00Z")
+    feb = Invoice.objects.get(subscription=sub, period_start=at("2026-02-01T00:00:00Z"))
+    text = pdf_text(documents.invoice_pdf_bytes(feb))
+    assert "Contract base fee (version 1)" in text
+    assert "120 active users x $15.00" in text
+    assert "measured 3,000,000, included 1,000,000" in text
+    assert "Volume discount, 10% off" in text
+    assert "$15,120.00" in text and "None" not in text
+    assert re.search(r"Due date\s+Apr 2, 2026", text)

@@ -375,9 +375,12 @@ def price_seats(
         unit_price=terms.user_price,
         amount=round_minor(users * terms.user_price, currency),
         period=period,
-        metric=USER_METRIC,
-        measured=users,
-        extra=(("users_counted", decimal_str(users)), ("contract_version", terms.version)),
+        extra=(
+            ("users_counted", decimal_str(users)),
+            ("user_metric", USER_METRIC),
+            ("unit_price", decimal_str(terms.user_price)),
+            ("contract_version", terms.version),
+        ),
     )
 
 
