@@ -1,6 +1,7 @@
 from django.urls import path
 
 from invoicing.apis import invoices as apis
+from invoicing.apis import previews
 from invoicing.apis import subscriptions as subscription_apis
 from invoicing.apis import tax as tax_apis
 
@@ -16,7 +17,13 @@ urlpatterns = [
         subscription_apis.SubscriptionDetailApi.as_view(),
         name="subscription-detail",
     ),
+    path(
+        "subscriptions/<str:subscription_id>/preview",
+        previews.SubscriptionPreviewApi.as_view(),
+        name="subscription-preview",
+    ),
     path("invoices", apis.InvoiceListCreateApi.as_view(), name="invoices"),
+    path("invoices/upcoming", previews.InvoiceUpcomingApi.as_view(), name="invoices-upcoming"),
     path("invoices/<str:invoice_id>", apis.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<str:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path(

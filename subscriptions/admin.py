@@ -3,6 +3,7 @@ from django.http import HttpResponseRedirect
 
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError
+from subscriptions import admin_contracts  # noqa: F401  (registers the contract admin)
 from subscriptions.models import (
     ApiToken,
     Coupon,

@@ -1,11 +1,31 @@
 """Reads for tenants and the catalog."""
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 
-from subscriptions.models import Coupon, PaymentMethod, Plan, PlanMetric, Subscription, Tenant
-from subscriptions.pricing import MetricTerms, PlanTerms
+from subscriptions.models import (
+    Contract,
+    ContractVersion,
+    Coupon,
+    PaymentMethod,
+    Plan,
+    PlanMetric,
+    Subscription,
+    Tenant,
+)
+from subscriptions.pricing import (
+    ContractTerms,
+    ContractYear,
+    MetricTerms,
+    Period,
+    PlanTerms,
+    contract_covers_arrears,
+    contract_covers_fee,
+    contract_terms_parse,
+    contract_years_ending,
+)
 
 
 def plan_list(*, include_inactive: bool = False) -> QuerySet[Plan]:
@@ -91,3 +111,69 @@ def payment_method_get(*, payment_method_id, tenant_id=None) -> PaymentMethod | 
     if tenant_id:
         methods = methods.filter(tenant_id=tenant_id)
     return methods.first()
+
+
+# --- contracts ----------------------------------------------------------------------------------
+
+
+def contract_list(*, tenant_id=None) -> QuerySet[Contract]:
+    contracts = Contract.objects.select_related("tenant").prefetch_related("versions")
+    return contracts.filter(tenant_id=tenant_id) if tenant_id else contracts
+
+
+def contract_get(*, contract_id) -> Contract | None:
+    return contract_list().filter(pk=contract_id).first()
+
+
+@dataclass(frozen=True)
+class ContractInForce:
+    """A contract's current version as pricing reads it, with its term for the pure checks."""
+
+    contract: Contract
+    version: ContractVersion
+    terms: ContractTerms
+    tz: str
+
+    @property
+    def term(self) -> dict:
+        return {
+            "starts_at": self.contract.starts_at,
+            "ends_at": self.contract.ends_at,
+            "auto_renewal": self.terms.auto_renewal,
+            "tz": self.tz,
+        }
+
+    def covers_fee(self, period: Period) -> bool:
+        return contract_covers_fee(period=period, **self.term)
+
+    def covers_arrears(self, period: Period) -> bool:
+        return contract_covers_arrears(period=period, **self.term)
+
+    def years_ending(self, within: Period) -> tuple[ContractYear, ...]:
+        return contract_years_ending(within=within, **self.term)
+
+
+def contracts_for_tenant(*, tenant_id, tz: str) -> list[ContractInForce]:
+    """Every contract of the tenant with the version now in force (a tenant has few)."""
+    contracts = list(Contract.objects.filter(tenant_id=tenant_id).order_by("starts_at", "id"))
+    if not contracts:
+        return []
+    versions = {
+        (v.contract_id, v.version): v
+        for v in ContractVersion.objects.filter(contract__tenant_id=tenant_id)
+    }
+    result = []
+    for contract in contracts:
+        version = versions[(contract.pk, contract.version)]
+        terms = contract_terms_parse(version.terms, version=version.version)
+        result.append(ContractInForce(contract=contract, version=version, terms=terms, tz=tz))
+    return result
+
+
+def contracted_tenant_ids(*, tenant_ids) -> set:
+    """Those of `tenant_ids` that have a contract (billed one by one, not by the plain path)."""
+    return set(
+        Contract.objects.filter(tenant_id__in=list(tenant_ids))
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )

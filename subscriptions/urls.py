@@ -1,6 +1,6 @@
 from django.urls import path
 
-from subscriptions.apis import coupons, payment_methods, plans, subscriptions, tenants
+from subscriptions.apis import contracts, coupons, payment_methods, plans, subscriptions, tenants
 
 urlpatterns = [
     path("tenants", tenants.TenantListCreateApi.as_view(), name="tenants"),
@@ -13,6 +13,12 @@ urlpatterns = [
         "subscriptions/<str:subscription_id>/reactivate",
         subscriptions.SubscriptionReactivateApi.as_view(),
         name="subscription-reactivate",
+    ),
+    path("contracts", contracts.ContractListCreateApi.as_view(), name="contracts"),
+    path(
+        "contracts/<str:contract_id>",
+        contracts.ContractDetailApi.as_view(),
+        name="contract-detail",
     ),
     path("coupons", coupons.CouponListCreateApi.as_view(), name="coupons"),
     path(

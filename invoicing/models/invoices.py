@@ -75,6 +75,14 @@ class Invoice(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
     uncollectible_at = models.DateTimeField(null=True, blank=True)
     payment_terms = models.CharField(max_length=20, blank=True)
+    contract_version = models.ForeignKey(
+        "subscriptions.ContractVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        help_text="The contract version that priced this invoice",
+    )
     custom_fields = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
     tax_decision = models.JSONField(null=True, blank=True)
@@ -145,6 +153,8 @@ class LineKind(models.TextChoices):
     CUSTOM = "custom"
     TAX = "tax"
     TRUE_UP = "true_up"
+    CONTRACT_FEE = "contract_fee"
+    SEATS = "seats"
 
 
 class InvoiceLine(models.Model):

@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 
 from invoicing import usage_source
 from invoicing.models import DocumentType, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from invoicing.services.contract_pricing import NO_CONTRACT, ContractInputs, contract_inputs
 from invoicing.services.finalization import finalize_in_place
 from invoicing.services.numbering import number_block
 from invoicing.services.taxation import tax_context
@@ -23,7 +24,6 @@ from subscriptions.pricing import (
     PlanTerms,
     PricedLine,
     PricedPeriod,
-    price_overages,
     price_period,
     upgrade_proration_line,
 )
@@ -78,9 +78,11 @@ def invoice_build(
     priced: PricedPeriod,
     now: datetime,
     change: SubscriptionChange | None = None,
+    contract: ContractInputs = NO_CONTRACT,
 ) -> tuple[Invoice, list[InvoiceLine]] | None:
     """The unsaved draft and its line rows, totals applied (None when nothing is owed).
-    Its currency is the priced terms' (the plan's), not the tenant's."""
+    Its currency is the priced terms' (the plan's), not the tenant's; a contract-priced
+    invoice records the contract version it used and is due on the contract's terms."""
     lines = [line for line in priced.lines if line.amount != 0]
     if not lines or sum(line.amount for line in lines) <= 0:
         return None
@@ -94,7 +96,8 @@ def invoice_build(
         currency=priced.currency,
         period_start=period.start,
         period_end=period.end,
-        payment_terms=tenant.payment_terms,
+        payment_terms=contract.payment_terms or tenant.payment_terms,
+        contract_version=contract.version,
         created_by="billing",
         created_at=now,
         updated_at=now,
@@ -113,12 +116,19 @@ def invoice_issue(
     now: datetime,
     change: SubscriptionChange | None = None,
     deliver: bool = True,
+    contract: ContractInputs = NO_CONTRACT,
 ) -> Invoice | None:
     """Create, finalize and number one invoice for `priced` (None when nothing is owed)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue must run inside the subscription's transaction")
     built = invoice_build(
-        subscription=subscription, kind=kind, period=period, priced=priced, now=now, change=change
+        subscription=subscription,
+        kind=kind,
+        period=period,
+        priced=priced,
+        now=now,
+        change=change,
+        contract=contract,
     )
     if built is None:
         return None
@@ -132,17 +142,23 @@ def invoice_issue(
 def invoice_first_period(
     *, subscription: Subscription, now: datetime, deliver: bool = True, cache=None
 ) -> Invoice | None:
-    """A subscription without a trial pays its first period's fee at once, in advance."""
+    """A subscription without a trial pays its first period's fee at once, in advance (the
+    contract's base price when a contract is in force at its start)."""
     cache = cache or TermsCache()
     period = Period(start=subscription.current_period_start, end=subscription.current_period_end)
     coupon = coupon_for_period(subscription=subscription, period_index=subscription.period_index)
+    terms = cache.get(subscription.plan)
+    contract = contract_inputs(
+        tenant=subscription.tenant, fee_period=period, usage_period=None, currency=terms.currency
+    )
     priced = price_period(
-        plan=cache.get(subscription.plan),
+        plan=terms,
         fee_period=period,
         usage_period=None,
         usage={},
         coupon=coupon,
         coupon_period_index=0,
+        **contract.pricing_kwargs(),
     )
     return invoice_issue(
         subscription=subscription,
@@ -151,26 +167,37 @@ def invoice_first_period(
         priced=priced,
         now=now,
         deliver=deliver,
+        contract=contract,
     )
 
 
 def invoice_trial_end(
     *, ended: TrialEnded, now: datetime, deliver: bool = True, cache=None
 ) -> Invoice | None:
-    """The fee for the rest of the period in which the trial ended, prorated by days."""
+    """The fee (the plan's, or a contract's base price) for the rest of the period in which
+    the trial ended, prorated by days."""
     if ended.remaining_days <= 0:
         return None
     cache = cache or TermsCache()
     coupon = coupon_for_period(subscription=ended.subscription, period_index=ended.period_index)
+    terms = cache.get(ended.plan)
+    fee_period = Period(start=max(ended.ended_at, ended.period.start), end=ended.period.end)
+    contract = contract_inputs(
+        tenant=ended.subscription.tenant,
+        fee_period=fee_period,
+        usage_period=None,
+        currency=terms.currency,
+    )
     priced = price_period(
-        plan=cache.get(ended.plan),
-        fee_period=Period(start=max(ended.ended_at, ended.period.start), end=ended.period.end),
+        plan=terms,
+        fee_period=fee_period,
         usage_period=None,
         usage={},
         coupon=coupon,
         coupon_period_index=0,
         remaining_days=ended.remaining_days,
         period_days=ended.period_days,
+        **contract.pricing_kwargs(),
     )
     return invoice_issue(
         subscription=ended.subscription,
@@ -179,6 +206,7 @@ def invoice_trial_end(
         priced=priced,
         now=now,
         deliver=deliver,
+        contract=contract,
     )
 
 
@@ -197,31 +225,49 @@ def _ended_period_key(advance: PeriodAdvance) -> tuple:
 
 
 def _period_advance_charge(
-    *, advance: PeriodAdvance, usage: dict | None, coupon: CouponTerms | None, cache: TermsCache
+    *,
+    advance: PeriodAdvance,
+    usage: dict | None,
+    coupon: CouponTerms | None,
+    cache: TermsCache,
+    contract: ContractInputs = NO_CONTRACT,
 ) -> tuple[str, Period, PricedPeriod] | None:
     """What a period boundary invoices: (kind, period, priced), or None (still in trial)."""
     ended = advance.ended_period
     terms_at_end = cache.get(advance.plan_at_end)
-    lines: list[PricedLine] = []
-    if _needs_usage(advance):
-        lines.extend(price_overages(plan=terms_at_end, usage=usage, period=ended))
+    usage_period = ended if _needs_usage(advance) else None
     if advance.cancelled:
-        return InvoiceKind.FINAL, ended, PricedPeriod(lines=lines, currency=terms_at_end.currency)
+        priced = price_period(
+            plan=terms_at_end,
+            fee_period=None,
+            usage_period=usage_period,
+            usage=usage or {},
+            **contract.pricing_kwargs(),
+        )
+        return InvoiceKind.FINAL, ended, priced
     if advance.trialing:
         return None  # the new period is still free; the ended one was too
-    fee = price_period(
+    # An upgrade never changes the currency, so the ended plan's overages share the fee's.
+    priced = price_period(
         plan=cache.get(advance.new_plan),
         fee_period=advance.new_period,
-        usage_period=None,
-        usage={},
+        usage_period=usage_period,
+        usage=usage or {},
         coupon=coupon,
         coupon_period_index=0,
+        usage_plan=terms_at_end,
+        **contract.pricing_kwargs(),
     )
-    # An upgrade never changes the currency, so the ended plan's overages share the fee's.
-    return (
-        InvoiceKind.SUBSCRIPTION,
-        advance.new_period,
-        PricedPeriod(lines=(*fee.lines, *lines), currency=fee.currency),
+    return InvoiceKind.SUBSCRIPTION, advance.new_period, priced
+
+
+def _advance_contract(*, advance: PeriodAdvance, cache: TermsCache) -> ContractInputs:
+    fee_period = None if advance.cancelled or advance.trialing else advance.new_period
+    return contract_inputs(
+        tenant=advance.subscription.tenant,
+        fee_period=fee_period,
+        usage_period=advance.ended_period if _needs_usage(advance) else None,
+        currency=cache.get(advance.plan_at_end).currency,
     )
 
 
@@ -255,14 +301,21 @@ def invoice_period_advance(
             if _needs_coupon(advance)
             else None
         )
+    contract = _advance_contract(advance=advance, cache=cache)
     charge = _period_advance_charge(
-        advance=advance, usage=usage, coupon=coupon or None, cache=cache
+        advance=advance, usage=usage, coupon=coupon or None, cache=cache, contract=contract
     )
     if charge is None:
         return None
     kind, period, priced = charge
     return invoice_issue(
-        subscription=sub, kind=kind, period=period, priced=priced, now=now, deliver=deliver
+        subscription=sub,
+        kind=kind,
+        period=period,
+        priced=priced,
+        now=now,
+        deliver=deliver,
+        contract=contract,
     )
 
 
@@ -270,9 +323,10 @@ def invoice_period_advance_many(
     *, advances: list[PeriodAdvance], now: datetime, deliver: bool = True, cache=None
 ) -> list[Invoice | None]:
     """`invoice_period_advance` for a chunk of advances whose subscriptions the caller's
-    transaction holds locked, in a constant number of queries: close every ended period, then
-    read all their usage in one query, the coupons in one, take one block of numbers, insert the
-    invoices and their lines in bulk. Results in the order of `advances`."""
+    transaction holds locked (plain roll-overs of tenants without a contract, see
+    `subscription_advance_periods_plain`), in a constant number of queries: close every ended
+    period, then read all their usage in one query, the coupons in one, take one block of
+    numbers, insert the invoices and their lines in bulk. Results in the order of `advances`."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_period_advance_many must run inside the chunk's transaction")
     if not advances:

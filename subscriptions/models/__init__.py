@@ -1,4 +1,5 @@
 from subscriptions.models.catalog import Metric, Plan, PlanMetric
+from subscriptions.models.contracts import Contract, ContractVersion
 from subscriptions.models.payment_methods import PaymentMethod
 from subscriptions.models.subscriptions import (
     Coupon,
@@ -11,6 +12,8 @@ from subscriptions.models.tokens import ApiToken
 
 __all__ = [
     "ApiToken",
+    "Contract",
+    "ContractVersion",
     "Coupon",
     "CouponRedemption",
     "Metric",

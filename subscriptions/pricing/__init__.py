@@ -1,5 +1,21 @@
 """Pure pricing: no Django, no clock. Amounts are integer minor units."""
 
+from subscriptions.pricing.contracts import (
+    ContractTerms,
+    ContractTermsInvalid,
+    ContractYear,
+    VolumeDiscount,
+    YearBilled,
+    contract_active_at,
+    contract_anniversary,
+    contract_covers_arrears,
+    contract_covers_fee,
+    contract_term_end,
+    contract_terms_parse,
+    contract_years_ending,
+    payment_terms_clean,
+    year_minimum,
+)
 from subscriptions.pricing.coupons import CouponTerms, coupon_applies, coupon_discount
 from subscriptions.pricing.engine import (
     MetricTerms,
@@ -24,17 +40,30 @@ from subscriptions.pricing.periods import (
 from subscriptions.pricing.proration import prorate, remaining_days, remaining_fraction
 
 __all__ = [
+    "ContractTerms",
+    "ContractTermsInvalid",
+    "ContractYear",
     "CouponTerms",
     "MetricTerms",
     "Period",
     "PlanTerms",
     "PricedLine",
     "PricedPeriod",
+    "VolumeDiscount",
+    "YearBilled",
     "add_months",
     "billing_period",
+    "contract_active_at",
+    "contract_anniversary",
+    "contract_covers_arrears",
+    "contract_covers_fee",
+    "contract_term_end",
+    "contract_terms_parse",
+    "contract_years_ending",
     "coupon_applies",
     "coupon_discount",
     "overage_charge",
+    "payment_terms_clean",
     "period_at",
     "period_days",
     "period_index_at",
@@ -47,4 +76,5 @@ __all__ = [
     "remaining_days",
     "remaining_fraction",
     "upgrade_proration_line",
+    "year_minimum",
 ]

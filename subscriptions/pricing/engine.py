@@ -1,12 +1,22 @@
 """Pure pricing: plan fees in advance, overages in arrears, prorations and coupon discounts."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
 from billing_project.shared.money import currency_exponent, format_money, round_minor
+from subscriptions.pricing.contracts import (
+    USER_METRIC,
+    ContractTerms,
+    YearBilled,
+    contract_rated,
+    price_contract_fee,
+    price_seats,
+    price_true_up,
+    price_volume_discount,
+)
 from subscriptions.pricing.coupons import CouponTerms, coupon_applies, coupon_discount
 from subscriptions.pricing.lines import PricedLine, PricedPeriod, decimal_str, grouped
 from subscriptions.pricing.periods import Period, period_days
@@ -197,6 +207,39 @@ def price_discount(
     )
 
 
+def _contract_plan(*, plan: PlanTerms, terms: ContractTerms) -> PlanTerms:
+    """The plan's metrics as a contract prices them: its rate for each metric it names (above
+    the plan's included quantity, 0 when the plan has none), active users left to the seats
+    line when it prices them, the plan's price for the rest."""
+    metrics = []
+    named = dict(terms.overage_rates)
+    for metric in plan.metrics:
+        if metric.metric == USER_METRIC and terms.user_price:
+            continue
+        rate = named.pop(metric.metric, None)
+        metrics.append(metric if rate is None else replace(metric, unit_price=rate))
+    metrics.extend(
+        MetricTerms(metric=name, included=Decimal(0), unit_price=rate)
+        for name, rate in sorted(named.items())
+    )
+    return replace(plan, metrics=tuple(metrics))
+
+
+def _contract_arrears(
+    *, plan: PlanTerms, terms: ContractTerms, usage: Mapping[str, Decimal], period: Period
+) -> list[PricedLine]:
+    lines: list[PricedLine] = []
+    seats = price_seats(terms=terms, usage=usage, period=period, currency=plan.currency)
+    if seats is not None:
+        lines.append(seats)
+    for line in price_overages(
+        plan=_contract_plan(plan=plan, terms=terms), usage=usage, period=period
+    ):
+        named = terms.rate_for(line.metric or "") is not None
+        lines.append(contract_rated(line, terms=terms) if named else line)
+    return lines
+
+
 def price_period(
     *,
     plan: PlanTerms,
@@ -207,13 +250,34 @@ def price_period(
     coupon_period_index: int = 0,
     remaining_days: int | None = None,
     period_days: int | None = None,
+    usage_plan: PlanTerms | None = None,
+    fee_contract: ContractTerms | None = None,
+    usage_contract: ContractTerms | None = None,
+    true_ups: tuple[YearBilled, ...] = (),
 ) -> PricedPeriod:
     """One period invoice: the fee for `fee_period` (in advance; prorated when the day counts
     are given, see `price_plan_fee`), its coupon discount, and overages for `usage_period` (in
-    arrears). `coupon_period_index` counts the periods since the coupon was redeemed, the
-    redemption's period being 0."""
+    arrears, against `usage_plan`, default `plan`). `coupon_period_index` counts the periods
+    since the coupon was redeemed, the redemption's period being 0.
+
+    A contract in force for the fee period (`fee_contract`) replaces the plan fee by its base
+    price (no coupon: the contract's price is the negotiated one); one in force for the usage
+    period (`usage_contract`) prices active users per seat and its metrics at its rates. The
+    contract's volume discount (the highest threshold the pre-tax subtotal reaches) follows as a
+    discount line; `true_ups` (contract years that ended below their minimum) come last,
+    undiscounted."""
     lines: list[PricedLine] = []
-    if fee_period is not None:
+    if fee_period is not None and fee_contract is not None:
+        lines.append(
+            price_contract_fee(
+                terms=fee_contract,
+                period=fee_period,
+                currency=plan.currency,
+                remaining_days=remaining_days,
+                period_days=period_days,
+            )
+        )
+    elif fee_period is not None:
         fee_line = price_plan_fee(
             plan=plan, period=fee_period, remaining_days=remaining_days, period_days=period_days
         )
@@ -225,5 +289,27 @@ def price_period(
             if discount is not None:
                 lines.append(discount)
     if usage_period is not None:
-        lines.extend(price_overages(plan=plan, usage=usage, period=usage_period))
+        arrears_plan = usage_plan or plan
+        if usage_contract is not None:
+            lines.extend(
+                _contract_arrears(
+                    plan=arrears_plan, terms=usage_contract, usage=usage, period=usage_period
+                )
+            )
+        else:
+            lines.extend(price_overages(plan=arrears_plan, usage=usage, period=usage_period))
+    contract = fee_contract or usage_contract
+    if contract is not None:
+        discount_line = price_volume_discount(
+            terms=contract,
+            subtotal=sum(line.amount for line in lines),
+            currency=plan.currency,
+            period=fee_period or usage_period,
+        )
+        if discount_line is not None:
+            lines.append(discount_line)
+    for billed in true_ups:
+        true_up = price_true_up(billed=billed, currency=plan.currency)
+        if true_up is not None:
+            lines.append(true_up)
     return PricedPeriod(lines=tuple(lines), currency=plan.currency)

@@ -7,7 +7,7 @@ from typing import Any
 
 from subscriptions.pricing.periods import Period
 
-LINE_KINDS = ("plan_fee", "proration", "overage", "discount")
+LINE_KINDS = ("plan_fee", "proration", "overage", "discount", "contract_fee", "seats", "true_up")
 
 
 def decimal_str(value: Decimal) -> str:
@@ -41,6 +41,7 @@ class PricedLine:
     metric: str | None = None
     included: Decimal | None = None
     measured: Decimal | None = None
+    extra: tuple[tuple[str, Any], ...] = ()  # more of the explanation (contract terms applied)
 
     def __post_init__(self) -> None:
         if self.kind not in LINE_KINDS:
@@ -67,6 +68,7 @@ class PricedLine:
             data["included"] = decimal_str(self.included)
         if self.measured is not None:
             data["measured"] = decimal_str(self.measured)
+        data.update(self.extra)
         return data
 
 

@@ -11,7 +11,7 @@ from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
 from subscriptions.models.tenants import TenantStatus
 from subscriptions.pricing import Period, billing_period, period_days, price_upgrade
 from subscriptions.pricing.proration import remaining_days
-from subscriptions.selectors import plan_terms
+from subscriptions.selectors import contracted_tenant_ids, plan_terms
 from subscriptions.services.coupons import coupon_for_period, coupon_for_periods, coupon_redeem
 
 MAX_TRIAL_DAYS = 730
@@ -472,7 +472,8 @@ def subscription_advance_periods_plain(
     """Advance, in bulk, the plain roll-overs among subscriptions the caller has locked: live,
     not trialing, no cancellation or downgrade pending, exactly one period boundary due. Each is
     what `subscription_advance_period` would make of it (no change record: nothing but the
-    period changes). Returns the advances, in id order, and the ids left for
+    period changes); a contracted tenant is not plain (its invoice is priced by the contract).
+    Returns the advances, in id order, and the ids left for
     `subscription_advance_period` one by one (the other cases, and catch-up)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError(
@@ -485,7 +486,12 @@ def subscription_advance_periods_plain(
     )
     advances: list[PeriodAdvance] = []
     rest = []
+    subs = list(subs)
+    contracted = contracted_tenant_ids(tenant_ids={sub.tenant_id for sub in subs})
     for sub in subs:
+        if sub.tenant_id in contracted:
+            rest.append(sub.pk)  # contract pricing (and true-ups) go one by one
+            continue
         if (
             sub.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.TRIALING)
             or now < sub.current_period_end
