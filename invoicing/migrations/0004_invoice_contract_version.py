@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0002_billing_cycle_schedule'),
+        ('invoicing', '0003_credit_note_tax'),
         ('subscriptions', '0005_contracts'),
     ]
 
