@@ -12,7 +12,10 @@ from django.utils.html import format_html
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError, ValidationFailed
 from billing_project.shared.money import format_money
-from invoicing import tax_reports
+from invoicing import (
+    admin_previews,  # noqa: F401  (the tenant and subscription pages' previews)
+    tax_reports,
+)
 from invoicing.models import (
     BillingRunFailure,
     CreditNote,
