@@ -213,3 +213,19 @@ def test_admin_sections_and_cost_allocation_view(group, client, django_user_mode
         f"2026-02,usd,{team.pk},Sub Team,60.00,15000,20000",
     ]
     assert client.get(url).status_code == 200
+
+
+def test_post_subscriptions_for_a_child_answers_no_invoice_and_bills_the_parent(
+    group, staff_client
+):
+    parent, team, _dev = group
+    response = staff_client.post("subscriptions", {"tenant_id": str(team.pk), "plan_id": "team"})
+    assert response.status_code == 201, response.content
+    assert not Invoice.objects.filter(tenant=team).exists()
+    draft = Invoice.objects.get(tenant=parent, kind="consolidated")
+    assert draft.status == "draft" and draft.total == 20000
+    from billing_project.shared.clock import utcnow
+
+    cycle.billing_cycle_run(now=utcnow(), deliver=False)
+    draft.refresh_from_db()
+    assert draft.status == "open" and draft.number
