@@ -123,8 +123,14 @@ def consolidated_finalize(*, invoice: Invoice, now: datetime, deliver: bool = Tr
         for name in ("subtotal", "discount", "tax", "total"):
             setattr(section, name, getattr(probe, name))
         section.tax_decision = probe.tax_decision
-        by_section.append({"section": section.position, "tenant_id": str(section.tenant_id),
-                           **probe.tax_decision})  # fmt: skip
+        by_section.append(
+            {
+                "section_id": str(section.pk),
+                "section": section.position,
+                "tenant_id": str(section.tenant_id),
+                **probe.tax_decision,
+            }
+        )
         ordered.extend(rows)
     for position, row in enumerate(ordered):
         row.position = position

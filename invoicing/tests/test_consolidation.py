@@ -106,6 +106,11 @@ def test_the_consolidated_invoice_renders_and_is_collected_from_the_parent(group
     assert documents.invoice_pdf_bytes(invoice)[:4] == b"%PDF"
     data = staff_client.get(f"invoices/{invoice.pk}").json()
     assert data["kind"] == "consolidated" and data["tenant_id"] == str(parent.pk)
+    sections = {s["section_id"]: s["tenant_id"] for s in data["tax_decision"]["sections"]}
+    assert {sections[line["section_id"]] for line in data["lines"]} == {str(team.pk), str(dev.pk)}
+    page = staff_client.get("invoices", {"tenant_id": str(parent.pk)}).json()
+    listed_lines = next(i for i in page["results"] if i["id"] == str(invoice.pk))["lines"]
+    assert listed_lines == data["lines"]
     listed = staff_client.get("invoices", {"tenant_id": str(team.pk)}).json()
     assert listed["count"] == 0
 
