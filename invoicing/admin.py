@@ -1,6 +1,8 @@
 """Finance admin: invoices (filters, totals, actions calling the same services as the API),
 credit notes, invoice settings with a logo preview, billing run failures."""
 
+import uuid
+
 from django.contrib import admin, messages
 from django.db.models import Count, Q, Sum
 from django.http import HttpResponse
@@ -22,10 +24,21 @@ from invoicing.models import (
     CreditNoteLine,
     Invoice,
     InvoiceLine,
+    InvoiceSection,
     InvoiceSettings,
     ManualPayment,
 )
 from invoicing.services import branding, documents, lifecycle
+from invoicing.services.cost_allocation import cost_allocation_csv, cost_allocation_report
+from subscriptions.models import Tenant
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -44,10 +57,25 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InvoiceSectionInline(admin.TabularInline):
+    """A consolidated invoice's sections: one per child charge."""
+
+    model = InvoiceSection
+    extra = 0
+    fields = ("position", "tenant", "source_kind", "period_start", "period_end", "subtotal",
+              "discount", "tax", "total")  # fmt: skip
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
     fields = (
+        "section",
         "kind",
         "description",
         "quantity",
@@ -137,7 +165,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ("number", "tenant__name", "tenant__email", "id")
     date_hierarchy = "issued_at"
     list_select_related = ("tenant",)
-    inlines = (InvoiceLineInline, ManualPaymentInline, CreditNoteInline)
+    inlines = (InvoiceSectionInline, InvoiceLineInline, ManualPaymentInline, CreditNoteInline)
     actions = ("finalize", "void", "mark_uncollectible", "resend", "download_pdf")
     readonly_fields = [f.name for f in Invoice._meta.fields]
 
@@ -192,6 +220,11 @@ class InvoiceAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.tax_report_view),
                 name="invoicing_tax_reports",
             ),
+            path(
+                "cost-allocation/",
+                self.admin_site.admin_view(self.cost_allocation_view),
+                name="invoicing_cost_allocation",
+            ),
             *super().get_urls(),
         ]
 
@@ -230,6 +263,51 @@ class InvoiceAdmin(admin.ModelAdmin):
             ],
         }
         return TemplateResponse(request, "admin/invoicing/tax_report.html", context)
+
+    def cost_allocation_view(self, request):
+        """A parent's consolidated invoices of a month split by its children's percentages
+        (read-only), as a table or a CSV download."""
+        parents = Tenant.objects.filter(children__isnull=False).distinct().order_by("name")
+        tenant_id = request.GET.get("tenant") or ""
+        period = request.GET.get("period") or f"{utcnow():%Y-%m}"
+        tenant = parents.filter(pk=tenant_id).first() if _is_uuid(tenant_id) else None
+        report, error = None, ""
+        if tenant is not None:
+            try:
+                report = cost_allocation_report(tenant=tenant, period=period)
+            except ValidationFailed as exc:
+                error = exc.message
+        if report is not None and request.GET.get("export") == "csv":
+            response = HttpResponse(cost_allocation_csv(report), content_type="text/csv")
+            name = f"cost-allocation-{tenant.pk}-{report['period']}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        blocks = [
+            {
+                **block,
+                "total_display": format_money(block["total"], block["currency"]),
+                "rows": [
+                    {
+                        **row,
+                        "amount_display": format_money(row["amount"], block["currency"]),
+                        "sections_display": format_money(row["sections_total"], block["currency"]),
+                    }
+                    for row in block["allocations"]
+                ],
+            }
+            for block in (report or {}).get("currencies", ())
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cost allocation",
+            "parents": parents,
+            "tenant": tenant,
+            "period": period,
+            "report": report,
+            "blocks": blocks,
+            "error": error,
+        }
+        return TemplateResponse(request, "admin/invoicing/cost_allocation.html", context)
 
     finalize = _lifecycle_action(lifecycle.invoice_finalize, "Finalize", "Finalize selected drafts")
     void = _lifecycle_action(lifecycle.invoice_void, "Void", "Void selected invoices")

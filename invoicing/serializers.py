@@ -41,6 +41,7 @@ def line_data(line) -> dict:
         "period_start": iso(line.period_start),
         "period_end": iso(line.period_end),
         "explanation": line.explanation or {},
+        "section_id": str(line.section_id) if line.section_id else None,
     }
 
 
@@ -107,6 +108,10 @@ class InvoiceLineSerializer(serializers.Serializer):
     period_start = serializers.DateTimeField(allow_null=True)
     period_end = serializers.DateTimeField(allow_null=True)
     explanation = serializers.DictField()
+    section_id = serializers.UUIDField(
+        allow_null=True,
+        help_text="On a consolidated invoice: the child's section (`tax_decision.sections`)",
+    )
 
 
 class InvoiceSerializer(serializers.Serializer):

@@ -72,6 +72,7 @@ LINE_JSON_FIELDS: dict[str, sql.Composable] = {
     "period_start": _iso("l", "period_start"),
     "period_end": _iso("l", "period_end"),
     "explanation": _or_default("l", "explanation", "{}"),
+    "section_id": _col("l", "section_id"),
 }
 
 _PLAIN = (

@@ -73,7 +73,16 @@ class TenantAdmin(ServiceAdmin):
     )
     list_filter = ("status", "service_level", "country", "payment_terms", "tax_exempt")
     search_fields = ("name", "email", "vat_id", "stripe_customer_id", "id")
-    readonly_fields = ("id", "stripe_customer_id", "created_at", "updated_at")
+    # The hierarchy flags and shares are set by `POST hierarchies` (its checks in one place).
+    readonly_fields = (
+        "id",
+        "stripe_customer_id",
+        "billing_consolidation",
+        "payment_responsibility",
+        "cost_allocation",
+        "created_at",
+        "updated_at",
+    )
     date_hierarchy = "created_at"
 
     def get_readonly_fields(self, request, obj=None):

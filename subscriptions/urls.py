@@ -1,10 +1,24 @@
 from django.urls import path
 
-from subscriptions.apis import contracts, coupons, payment_methods, plans, subscriptions, tenants
+from subscriptions.apis import (
+    contracts,
+    coupons,
+    hierarchies,
+    payment_methods,
+    plans,
+    subscriptions,
+    tenants,
+)
 
 urlpatterns = [
     path("tenants", tenants.TenantListCreateApi.as_view(), name="tenants"),
     # `tenants/<id>` is routed in dunning.urls: its answer carries the open-dunning summary.
+    path(
+        "tenants/<str:tenant_id>/hierarchy",
+        hierarchies.TenantHierarchyApi.as_view(),
+        name="tenant-hierarchy",
+    ),
+    path("hierarchies", hierarchies.HierarchyCreateApi.as_view(), name="hierarchies"),
     path("plans", plans.PlanListCreateApi.as_view(), name="plans"),
     path("plans/<str:plan_id>", plans.PlanDetailApi.as_view(), name="plan-detail"),
     # `subscriptions` and `subscriptions/<id>` (create, change plan) are routed in invoicing.urls:

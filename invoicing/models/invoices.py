@@ -10,6 +10,7 @@ class InvoiceKind(models.TextChoices):
     PRORATION = "proration"
     CUSTOM = "custom"
     FINAL = "final"
+    CONSOLIDATED = "consolidated"
 
 
 class InvoiceStatus(models.TextChoices):
@@ -83,6 +84,9 @@ class Invoice(models.Model):
         related_name="invoices",
         help_text="The contract version that priced this invoice",
     )
+    billing_day = models.DateField(
+        null=True, blank=True, help_text="A consolidated invoice's billing day (parent's timezone)"
+    )
     custom_fields = models.JSONField(default=list, blank=True)
     notes = models.TextField(blank=True)
     tax_decision = models.JSONField(null=True, blank=True)
@@ -116,6 +120,12 @@ class Invoice(models.Model):
                 fields=["subscription"],
                 condition=models.Q(kind="final"),
                 name="invoice_one_final_per_subscription",
+            ),
+            # One consolidated invoice per parent, billing day and currency.
+            models.UniqueConstraint(
+                fields=["tenant", "billing_day", "currency"],
+                condition=models.Q(kind="consolidated"),
+                name="invoice_one_consolidated_per_day",
             ),
             models.CheckConstraint(
                 name="invoice_proration_has_change",
@@ -157,9 +167,66 @@ class LineKind(models.TextChoices):
     SEATS = "seats"
 
 
+class InvoiceSection(models.Model):
+    """One child's charge on its parent's consolidated invoice: what its own invoice would have
+    been (lines, subtotal, tax by the child's location), which the child never receives."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="sections")
+    tenant = models.ForeignKey(
+        "subscriptions.Tenant", on_delete=models.PROTECT, related_name="invoice_sections"
+    )
+    subscription = models.ForeignKey(
+        "subscriptions.Subscription",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoice_sections",
+    )
+    source_kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    position = models.PositiveIntegerField(default=0)
+    period_start = models.DateTimeField(null=True, blank=True)
+    period_end = models.DateTimeField(null=True, blank=True)
+    subtotal = models.BigIntegerField(default=0)
+    discount = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(default=0)
+    tax_decision = models.JSONField(null=True, blank=True)
+    contract_version = models.ForeignKey(
+        "subscriptions.ContractVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoice_sections",
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["invoice", "position"]
+        constraints = [
+            # The backstops the period invoices have, for the charges billed as sections.
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"],
+                condition=models.Q(source_kind="subscription"),
+                name="section_one_per_subscription_period",
+            ),
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=models.Q(source_kind="final"),
+                name="section_one_final_per_subscription",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"section {self.position} of {self.invoice_id}"
+
+
 class InvoiceLine(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    section = models.ForeignKey(
+        InvoiceSection, null=True, blank=True, on_delete=models.CASCADE, related_name="lines"
+    )
     position = models.PositiveIntegerField(default=0)
     kind = models.CharField(max_length=20, choices=LineKind.choices)
     description = models.CharField(max_length=500)

@@ -27,6 +27,7 @@ from django.db import transaction
 from billing_project.shared.clock import utcnow
 from billing_project.shared.dispatch import dispatch_task, outbox_sweep
 from invoicing.models import BillingRunFailure
+from invoicing.services.consolidation import consolidated_due_finalize
 from invoicing.services.generation import (
     TermsCache,
     invoice_period_advance,
@@ -268,4 +269,12 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
         subscription_bill_due(
             subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
         )
+    # Consolidated invoices whose billing day's children are all billed (one query when none).
+    try:
+        for invoice in consolidated_due_finalize(now=now, deliver=deliver):
+            result.invoices += 1
+            result.invoice_ids.append(invoice.pk)
+    except Exception as exc:  # left as drafts: the next run finalizes them
+        result.failures += 1
+        _record_failure(subscription_id=None, step="consolidation", now=now, exc=exc)
     return result

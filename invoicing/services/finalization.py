@@ -39,6 +39,14 @@ def finalize_in_place(
     except TaxTableError as exc:
         # A registration without a rate in force: no invoice with a guessed tax.
         raise Conflict(str(exc), code="tax_table_incomplete") from exc
+    return finalize_open(invoice=invoice, now=now, deliver=deliver, number=number)
+
+
+def finalize_open(
+    *, invoice: Invoice, now: datetime, deliver: bool = True, number: str | None = None
+) -> Invoice:
+    """Number, date and open a draft whose tax and totals are set (collection and delivery
+    scheduled after commit)."""
     invoice.number = number or number_next(document_type=DocumentType.INVOICE, at=now)
     invoice.issued_at = now
     due = due_at_for(payment_terms=invoice.payment_terms, issued_at=now)

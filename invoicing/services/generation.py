@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 
 from invoicing import usage_source
 from invoicing.models import DocumentType, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from invoicing.services.consolidation import consolidating_parent, section_attach
 from invoicing.services.contract_pricing import NO_CONTRACT, ContractInputs, contract_inputs
 from invoicing.services.finalization import finalize_in_place
 from invoicing.services.numbering import number_block
@@ -118,7 +119,8 @@ def invoice_issue(
     deliver: bool = True,
     contract: ContractInputs = NO_CONTRACT,
 ) -> Invoice | None:
-    """Create, finalize and number one invoice for `priced` (None when nothing is owed)."""
+    """Create, finalize and number one invoice for `priced` (None when nothing is owed, or
+    when the charge went on a consolidating parent's invoice of the day as a section)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("invoice_issue must run inside the subscription's transaction")
     built = invoice_build(
@@ -133,6 +135,11 @@ def invoice_issue(
     if built is None:
         return None
     invoice, rows = built
+    parent = consolidating_parent(subscription.tenant)
+    if parent is not None:
+        # A consolidating parent's child: a section of the parent's invoice of the day.
+        section_attach(built=invoice, rows=rows, parent=parent, now=now)
+        return None
     finalize_in_place(invoice=invoice, now=now, deliver=deliver, lines=rows)
     invoice.save(force_insert=True)
     InvoiceLine.objects.bulk_create(rows)

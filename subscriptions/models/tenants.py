@@ -54,6 +54,11 @@ class Tenant(models.Model):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Hierarchy (`POST hierarchies`): on a parent, whether its children's charges go on its
+    # consolidated invoices and its card pays them; on a child, its percent of the parent's costs.
+    billing_consolidation = models.BooleanField(default=False)
+    payment_responsibility = models.BooleanField(default=False)
+    cost_allocation = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
 

@@ -489,8 +489,10 @@ def subscription_advance_periods_plain(
     subs = list(subs)
     contracted = contracted_tenant_ids(tenant_ids={sub.tenant_id for sub in subs})
     for sub in subs:
-        if sub.tenant_id in contracted:
-            rest.append(sub.pk)  # contract pricing (and true-ups) go one by one
+        if sub.tenant_id in contracted or sub.tenant.parent_id is not None:
+            # contract pricing (and true-ups), and a child's charge (a section of its parent's
+            # consolidated invoice), go one by one
+            rest.append(sub.pk)
             continue
         if (
             sub.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.TRIALING)

@@ -18,6 +18,12 @@ from billing_project.shared.errors import (
 from subscriptions import validation
 from subscriptions.models import Subscription, Tenant
 from subscriptions.models.tenants import PaymentTerms
+from subscriptions.services.hierarchies import (
+    MAX_DEPTH,
+    PARENT_PROBLEMS,
+    parent_check,
+    tenant_ancestor_ids,
+)
 
 TENANT_ADMIN_FIELDS = frozenset(
     {"email", "address_line1", "city", "country", "state", "postal_code", "vat_id"}
@@ -104,11 +110,19 @@ def _clean(fields: dict, *, current: Tenant | None = None) -> dict:
                 errors.setdefault("parent_id", []).append("Unknown tenant.")
             elif current is not None and parent.pk == current.pk:
                 errors.setdefault("parent_id", []).append("A tenant cannot be its own parent.")
-            elif parent.parent_id is not None:
-                errors.setdefault("parent_id", []).append("The parent is itself a child.")
-            elif current is not None and current.children.exists():
-                # The hierarchy has two levels: a parent cannot also be a child.
-                errors.setdefault("parent_id", []).append("This tenant has children.")
+            else:
+                # No cycle, at most MAX_DEPTH levels (a new tenant is a leaf).
+                problem = (
+                    parent_check(tenant_id=current.pk, parent_id=parent.pk)
+                    if current is not None
+                    else (
+                        "hierarchy_too_deep"
+                        if len(tenant_ancestor_ids(tenant_id=parent.pk)) + 2 > MAX_DEPTH
+                        else None
+                    )
+                )
+                if problem is not None:
+                    errors.setdefault("parent_id", []).append(PARENT_PROBLEMS[problem])
         cleaned["parent_id"] = parent_id
     raise_if_invalid(errors)
     return cleaned

@@ -190,12 +190,25 @@ def test_strings_must_be_strings_while_booleans_take_drf_forms(staff_client):
     assert response.json()["tax_exempt"] is False
 
 
-def test_parent_must_not_be_a_child(staff_client, make_tenant):
+def test_parent_within_five_levels(staff_client, make_tenant):
+    chain = [make_tenant()]
+    for _ in range(3):
+        chain.append(make_tenant(parent=chain[-1]))
+    response = staff_client.post("tenants", {**MINIMAL, "parent_id": str(chain[-1].id)})
+    assert response.status_code == 201  # level 5
+    fifth = Tenant.objects.get(pk=response.json()["id"])
+    response = staff_client.post("tenants", {**MINIMAL, "parent_id": str(fifth.id)})
+    assert_400(response, "parent_id")  # level 6
+    assert Tenant.objects.count() == 5
+
+
+def test_parent_must_not_make_a_cycle(staff_client, make_tenant):
     root = make_tenant()
     child = make_tenant(parent=root)
-    response = staff_client.post("tenants", {**MINIMAL, "parent_id": str(child.id)})
+    response = staff_client.patch(f"tenants/{root.id}", {"parent_id": str(child.id)})
     assert_400(response, "parent_id")
-    assert Tenant.objects.count() == 2
+    root.refresh_from_db()
+    assert root.parent_id is None
 
 
 def test_unknown_fields_are_ignored(staff_client):
@@ -372,14 +385,15 @@ def test_overlong_email_is_400_not_500(staff_client, tenant, tenant_admin_client
     assert_400(tenant_admin_client.patch(f"tenants/{tenant.id}", {"email": email}), "email")
 
 
-def test_tenant_with_children_cannot_become_a_child(staff_client, make_tenant):
+def test_tenant_with_children_can_become_a_child(staff_client, make_tenant):
+    # Hierarchies have up to five levels (issue 13): a parent may itself be a child.
     group = make_tenant(name="Group")
     parent = make_tenant(name="Parent")
     make_tenant(name="Child", parent=parent)
     response = staff_client.patch(f"tenants/{parent.id}", {"parent_id": str(group.id)})
-    assert_400(response, "parent_id")
+    assert response.status_code == 200
     parent.refresh_from_db()
-    assert parent.parent_id is None
+    assert parent.parent_id == group.id
 
 
 def test_staff_list_filters_by_tenant_id(staff_client, make_tenant):
