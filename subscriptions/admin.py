@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError
@@ -16,7 +18,7 @@ from subscriptions.models import (
     SubscriptionChange,
     Tenant,
 )
-from subscriptions.services import catalog, coupons, tenants
+from subscriptions.services import catalog, coupons, hierarchies, tenants
 from subscriptions.services.subscriptions import subscription_cancel, subscription_reactivate
 from subscriptions.services.tokens import api_token_create, api_token_revoke
 
@@ -58,6 +60,19 @@ TENANT_CREATE_FIELDS = (
 )
 
 
+def _tree_html(node: dict, *, current):
+    url = reverse("admin:subscriptions_tenant_change", args=[node["tenant_id"]])
+    label = format_html("<a href='{}'>{}</a>", url, node["name"])
+    if node["tenant_id"] == current:
+        label = format_html("<strong>{}</strong>", label)
+    share = f" ({node['cost_allocation']} %)" if node["cost_allocation"] is not None else ""
+    flag = " — consolidated billing" if node["billing_consolidation"] else ""
+    children = format_html_join(
+        "", "{}", ((_tree_html(c, current=current),) for c in node["children"])
+    )
+    return format_html("<ul><li>{}{}{}{}</li></ul>", label, share, flag, children)
+
+
 @admin.register(Tenant)
 class TenantAdmin(ServiceAdmin):
     list_display = (
@@ -89,7 +104,19 @@ class TenantAdmin(ServiceAdmin):
         fields = tuple(super().get_readonly_fields(request, obj))
         if obj is not None and tenants.tenant_currency_locked(tenant=obj):
             fields += ("currency",)
+        if obj is not None:
+            fields += ("hierarchy",)
         return fields
+
+    @admin.display(description="Hierarchy (from its root)")
+    def hierarchy(self, obj):
+        """The whole tree the tenant belongs to, from its root, the tenant in bold."""
+        ancestors = hierarchies.tenant_ancestor_ids(tenant_id=obj.pk)
+        root = Tenant.objects.get(pk=ancestors[-1]) if ancestors else obj
+        tree = hierarchies.hierarchy_tree(tenant=root)["root"]
+        if not tree["children"] and root.pk == obj.pk:
+            return "No parent, no children."
+        return _tree_html(tree, current=obj.pk)
 
     def save_model(self, request, obj, form, change):
         now = utcnow()

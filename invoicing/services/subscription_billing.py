@@ -16,6 +16,8 @@ from invoicing.services.generation import (
 )
 from subscriptions.models import Plan, Subscription, SubscriptionChange, Tenant
 from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
+from subscriptions.pricing import Period
+from subscriptions.selectors import contracts_for_tenant
 from subscriptions.services import coupons as coupon_services
 from subscriptions.services import subscriptions as subscription_services
 from subscriptions.services.payment_methods import (
@@ -70,9 +72,24 @@ def subscription_start_and_invoice(
     return subscription, invoice
 
 
+def _fee_under_contract(subscription: Subscription) -> bool:
+    """A contract prices the current period's fee (its base price replaced the plan's)."""
+    sub = Subscription.objects.select_related("tenant").get(pk=subscription.pk)
+    period = Period(start=sub.current_period_start, end=sub.current_period_end)
+    return any(
+        contract.covers_fee(period)
+        for contract in contracts_for_tenant(tenant_id=sub.tenant_id, tz=sub.tenant.timezone)
+    )
+
+
 def subscription_change_plan_and_invoice(
     *, subscription: Subscription, plan: Plan, prorate: bool, now: datetime, actor: str = ""
 ) -> tuple[Subscription, SubscriptionChange, Invoice | None]:
+    """Change the plan and bill the upgrade's proration; under a contract that priced this
+    period's fee the plan's price difference is not owed (the contract's base price replaced
+    the plan fee), so nothing is prorated: the new plan's included quantities apply at once."""
+    if prorate and _fee_under_contract(subscription):
+        prorate = False
     with transaction.atomic():
         subscription, change = subscription_services.subscription_change_plan(
             subscription=subscription, plan=plan, prorate=prorate, now=now, actor=actor

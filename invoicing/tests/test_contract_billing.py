@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from invoicing.models import Invoice
 from invoicing.services import documents
-from invoicing.tests.conftest import at, pdf_text, start
+from invoicing.services.subscription_billing import subscription_change_plan_and_invoice
+from invoicing.tests.conftest import at, pdf_text, plan, start
 from subscriptions.models import Contract
 from subscriptions.services.contracts import contract_create, contract_update
 
@@ -255,3 +256,15 @@ def test_the_contract_invoice_pdf_explains_its_lines(tenant, usage_feed):
     assert "Volume discount, 10% off" in text
     assert "$15,120.00" in text and "None" not in text
     assert re.search(r"Due date\s+Apr 2, 2026", text)
+
+
+def test_an_upgrade_under_a_contract_bills_no_plan_proration(tenant, usage_feed):
+    sub, _ = start(tenant, "team")
+    contract(tenant, "2026-01-10T12:00:00Z")
+    cycle("2026-02-01T00:00:00Z")  # February's fee is the contract's
+    sub.refresh_from_db()
+    _, change, invoice = subscription_change_plan_and_invoice(
+        subscription=sub, plan=plan("enterprise"), prorate=True, now=at("2026-02-11T00:00:00Z")
+    )
+    assert (change.kind, change.prorate, invoice) == ("upgraded", False, None)
+    assert change.proration_amount is None or change.proration_amount == 0

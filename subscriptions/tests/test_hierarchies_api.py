@@ -1,6 +1,8 @@
 """`POST hierarchies` (the guide's body) and `GET tenants/{id}/hierarchy`."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from subscriptions.models import Tenant
 
@@ -123,3 +125,22 @@ def test_mixed_flags_and_unknown_tenants_are_400(staff_client, make_tenant):
     missing["parent_entity"]["tenant_id"] = "00000000-0000-4000-8000-000000000000"
     assert staff_client.post("hierarchies", missing).status_code == 404
     assert staff_client.post("hierarchies", {"parent_entity": {}}).status_code == 400
+
+
+def test_the_admin_shows_the_tenant_tree(staff_client, make_tenant):
+    parent, a, b = make_tenant(), make_tenant(), make_tenant()
+    assert staff_client.post("hierarchies", body(parent, (a, 60), (b, 40))).status_code == 201
+    web = Client()
+    web.force_login(get_user_model().objects.create_superuser("tree", "t@x.example", "pw"))
+    html = web.get(f"/admin/subscriptions/tenant/{a.pk}/change/").content.decode()
+    assert "Hierarchy (from its root)" in html
+    assert (
+        f"<strong><a href='/admin/subscriptions/tenant/{a.pk}/change/'>{a.name}</a></strong>"
+        in html
+    )
+    assert parent.name in html and b.name in html and "(40.00 %)" in html
+    alone = make_tenant()
+    assert (
+        "No parent, no children."
+        in web.get(f"/admin/subscriptions/tenant/{alone.pk}/change/").content.decode()
+    )
