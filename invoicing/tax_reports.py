@@ -62,6 +62,35 @@ def _us(decision: dict) -> bool:
     )
 
 
+def _parts(decision: dict, *, taxable: int, tax: int) -> list[tuple[dict, int, int]]:
+    """(decision, taxable, tax) per jurisdiction of an invoice: a consolidated invoice's
+    sections are taxed each by its child's location, so each counts under its own."""
+    sections = decision.get("sections")
+    if not sections:
+        return [(decision, taxable, tax)]
+    return [(part, int(part.get("taxable", 0)), int(part.get("tax", 0))) for part in sections]
+
+
+def _split(amount: int, weights: list[int]) -> list[int]:
+    """`amount` in parts proportional to `weights`, the remainder to the largest: exact sum."""
+    total = sum(weights)
+    if not total:
+        return [amount] + [0] * (len(weights) - 1)
+    shares = [amount * w // total for w in weights]
+    shares[weights.index(max(weights))] += amount - sum(shares)
+    return shares
+
+
+def _credited_parts(decision: dict, *, taxable: int, tax: int) -> list[tuple[dict, int, int]]:
+    """A credit note on a consolidated invoice, split over its sections by their share."""
+    parts = _parts(decision, taxable=taxable, tax=tax)
+    if len(parts) == 1:
+        return [(parts[0][0], taxable, tax)]
+    taxables = _split(taxable, [p[1] for p in parts])
+    taxes = _split(tax, [p[2] for p in parts])
+    return [(p[0], t, x) for p, t, x in zip(parts, taxables, taxes, strict=True)]
+
+
 def _report(window: Window, wanted) -> list[dict]:
     rows: dict[tuple, dict] = {}
 
@@ -79,11 +108,12 @@ def _report(window: Window, wanted) -> list[dict]:
         tax_decision__isnull=False,
     ).values_list("tax_decision", "currency", "subtotal", "discount", "tax")
     for decision, currency, subtotal, discount, tax in invoices:
-        if wanted(decision):
-            row = row_for(decision, currency)
-            row["taxable"] += subtotal - discount
-            row["tax"] += tax
-            row["invoices"] += 1
+        for part, taxable, part_tax in _parts(decision, taxable=subtotal - discount, tax=tax):
+            if wanted(part):
+                row = row_for(part, currency)
+                row["taxable"] += taxable
+                row["tax"] += part_tax
+                row["invoices"] += 1
     notes = CreditNote.objects.filter(
         issued_at__gte=window.start,
         issued_at__lt=window.end,
@@ -91,11 +121,12 @@ def _report(window: Window, wanted) -> list[dict]:
         invoice__tax_decision__isnull=False,
     ).values_list("invoice__tax_decision", "currency", "total", "tax")
     for decision, currency, total, tax in notes:
-        if wanted(decision):
-            row = row_for(decision, currency)
-            row["taxable"] -= total - tax
-            row["tax"] -= tax
-            row["credit_notes"] += 1
+        for part, taxable, part_tax in _credited_parts(decision, taxable=total - tax, tax=tax):
+            if wanted(part):
+                row = row_for(part, currency)
+                row["taxable"] -= taxable
+                row["tax"] -= part_tax
+                row["credit_notes"] += 1
     return [rows[key] for key in sorted(rows)]
 
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+from invoicing import tax_reports
 from invoicing.models import Invoice, InvoiceLine, InvoiceSection
 from invoicing.services import cycle
 from invoicing.services.cost_allocation import allocate
@@ -234,3 +235,20 @@ def test_post_subscriptions_for_a_child_answers_no_invoice_and_bills_the_parent(
     cycle.billing_cycle_run(now=utcnow(), deliver=False)
     draft.refresh_from_db()
     assert draft.status == "open" and draft.number
+
+
+def test_tax_reports_count_each_section_under_its_own_jurisdiction(group):
+    parent, team, dev = group
+    dev.state, dev.postal_code = "NY", "10001"  # 8 %
+    dev.save()
+    team.state, team.postal_code = "CA", "94105"  # 8.25 %
+    team.save()
+    start(team, "team")
+    start(dev, "developer")
+    cycle.billing_cycle_run(now=FEB, deliver=False)
+    # January's invoice (the first periods) and February's are both issued by this run.
+    rows = {r["state"]: r for r in tax_reports.us_report(month="2026-02")["rows"]}
+    assert {s: (r["taxable"], r["tax"], r["invoices"]) for s, r in rows.items()} == {
+        "CA": (40000, 3300, 2),
+        "NY": (10000, 800, 2),
+    }
