@@ -122,10 +122,13 @@ def pytest_runtest_teardown(item, nextitem):
     if _is_transactional(item) and nextitem is not None:
         from pytest_django.plugin import blocking_manager_key
 
+        from ledger.chart import chart_ensure
+        from ledger.models import Account
         from subscriptions.catalog_defaults import load_default_catalog
 
         with item.config.stash[blocking_manager_key].unblock():
             load_default_catalog()
+            chart_ensure(Account)
     return result
 
 

@@ -19,6 +19,7 @@ api_patterns = [
     path("", include("invoicing.urls")),
     path("", include("payments.urls")),
     path("", include("usage.urls")),
+    path("", include("ledger.urls")),
 ]
 
 # The docs' Swagger UI files (drf-spectacular-sidecar), served by the app itself so /docs/ works

@@ -8,7 +8,7 @@ import grimp
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("billing_project", "tax", "subscriptions", "usage", "invoicing", "payments", "dunning")
-PACKAGES += ("analytics",)
+PACKAGES += ("analytics", "ledger")
 # AppConfig.ready() is where Django wants start-up imports (the app registry is ready then).
 FUNCTION_IMPORTS_ALLOWED = {("billing_project/shared/apps.py", "ready")}
 

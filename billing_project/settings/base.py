@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "billing_project.shared",
     "tax",
     "subscriptions",
+    "ledger",
     "usage",
     "invoicing",
     "payments",

@@ -17,6 +17,7 @@ from django.db.models import Max, Q
 
 from billing_project.shared.errors import Conflict
 from invoicing.models import Invoice, InvoiceKind, InvoiceLine, InvoiceSection, InvoiceStatus
+from invoicing.services import journal
 from invoicing.services.finalization import finalize_open
 from invoicing.services.taxation import invoice_tax_apply, tax_context
 from invoicing.services.totals import apply_totals
@@ -144,6 +145,7 @@ def consolidated_finalize(*, invoice: Invoice, now: datetime, deliver: bool = Tr
     invoice.tax_decision = _combined_decision(by_section, tax=invoice.tax)
     finalize_open(invoice=invoice, now=now, deliver=deliver)
     invoice.save()
+    journal.post_finalized(invoice=invoice, rows=ordered, now=now)
     return invoice
 
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import Conflict, ValidationFailed
 from invoicing.models import CreditNote, CreditNoteLine, DocumentType, InvoiceStatus
+from invoicing.services import journal
 from invoicing.services.announcements import invoice_settled_announce
 from invoicing.services.locking import invoice_lock
 from invoicing.services.numbering import number_next
@@ -85,6 +86,13 @@ def credit_note_create(
                 amount=line["amount"],
             )
             for position, line in enumerate(lines)
+        )
+        journal.post_credit_note(
+            invoice=invoice,
+            note=note,
+            due_before=invoice.amount_due,
+            was_written_off=invoice.status == InvoiceStatus.UNCOLLECTIBLE,
+            now=now,
         )
         invoice.amount_credited += total
         invoice.amount_due_refresh()

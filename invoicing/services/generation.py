@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 
 from invoicing import usage_source
 from invoicing.models import DocumentType, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
+from invoicing.services import journal
 from invoicing.services.consolidation import consolidating_parent, section_attach
 from invoicing.services.contract_pricing import NO_CONTRACT, ContractInputs, contract_inputs
 from invoicing.services.finalization import finalize_in_place
@@ -143,6 +144,7 @@ def invoice_issue(
     finalize_in_place(invoice=invoice, now=now, deliver=deliver, lines=rows)
     invoice.save(force_insert=True)
     InvoiceLine.objects.bulk_create(rows)
+    journal.post_finalized(invoice=invoice, rows=rows, now=now)
     return invoice
 
 
@@ -377,6 +379,7 @@ def invoice_period_advance_many(
         results[i] = invoice
     Invoice.objects.bulk_create([invoice for _, invoice, _ in built])
     InvoiceLine.objects.bulk_create([row for _, _, rows in built for row in rows])
+    journal.post_finalized_many(built=[(invoice, rows) for _, invoice, rows in built], now=now)
     return results
 
 

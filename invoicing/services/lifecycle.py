@@ -12,6 +12,7 @@ from django.db import transaction
 from billing_project.shared.errors import Conflict, ValidationFailed
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind, ManualPayment
 from invoicing.models.invoices import PaymentMethodKind
+from invoicing.services import journal
 from invoicing.services.announcements import invoice_settled_announce
 from invoicing.services.delivery import schedule_delivery
 from invoicing.services.finalization import finalize_in_place
@@ -39,6 +40,7 @@ def invoice_finalize(*, invoice_id, now: datetime, deliver: bool = True) -> Invo
         finalize_in_place(invoice=invoice, now=now, deliver=deliver, lines=rows)
         invoice.save()
         InvoiceLine.objects.bulk_create(row for row in rows if row.kind == LineKind.TAX)
+        journal.post_finalized(invoice=invoice, rows=rows, now=now)
         return invoice
 
 
@@ -54,6 +56,12 @@ def invoice_void(*, invoice_id, now: datetime) -> Invoice:
                 "Cannot void an invoice with recorded payments; issue a credit note instead.",
                 code="invalid_invoice_status",
             )
+        journal.post_void(
+            invoice=invoice,
+            credit_note_ids=list(invoice.credit_notes.values_list("pk", flat=True)),
+            posted_at=now,
+            now=now,
+        )
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = now
         invoice.amount_due_refresh()
@@ -73,6 +81,7 @@ def invoice_mark_uncollectible(*, invoice_id, now: datetime) -> Invoice:
             return invoice
         if invoice.status != InvoiceStatus.OPEN:
             raise _conflict("mark uncollectible", invoice)
+        journal.post_write_off(invoice=invoice, amount=invoice.amount_due, posted_at=now, now=now)
         invoice.status = InvoiceStatus.UNCOLLECTIBLE
         invoice.uncollectible_at = now
         invoice.updated_at = now
@@ -122,7 +131,7 @@ def invoice_payment_record(
                 f"Amount {amount} exceeds the amount due ({invoice.amount_due}).",
                 errors={"amount": [f"At most {invoice.amount_due}."]},
             )
-        ManualPayment.objects.create(
+        payment = ManualPayment.objects.create(
             invoice=invoice,
             amount=amount,
             method=method,
@@ -130,6 +139,13 @@ def invoice_payment_record(
             paid_on=paid_on,
             recorded_by=actor,
             created_at=now,
+        )
+        journal.post_payment(
+            invoice=invoice,
+            payment=payment,
+            was_written_off=invoice.status == InvoiceStatus.UNCOLLECTIBLE,
+            posted_at=now,
+            now=now,
         )
         invoice.amount_paid += amount
         invoice.amount_due_refresh()

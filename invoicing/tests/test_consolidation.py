@@ -9,7 +9,9 @@ from invoicing import tax_reports
 from invoicing.models import Invoice, InvoiceLine, InvoiceSection
 from invoicing.services import cycle
 from invoicing.services.cost_allocation import allocate
+from invoicing.services.journal_check import ledger_differences
 from invoicing.tests.conftest import at, start
+from ledger.models import JournalEntry
 from subscriptions.services.hierarchies import hierarchy_set
 from usage.catalog import CATALOG
 from usage.services import usage_batch_record
@@ -252,3 +254,15 @@ def test_tax_reports_count_each_section_under_its_own_jurisdiction(group):
         "CA": (40000, 3300, 2),
         "NY": (10000, 800, 2),
     }
+
+
+def test_the_consolidated_invoice_posts_to_the_parents_receivable(group):
+    parent, team, dev = group
+    start(team, "team")
+    start(dev, "developer")
+    cycle.billing_cycle_run(now=FEB, deliver=False)
+    invoice = Invoice.objects.get(tenant=parent, billing_day="2026-02-01")
+    (entry,) = JournalEntry.objects.filter(document_id=str(invoice.pk))
+    receivable = entry.lines.get(account__role="receivable")
+    assert (receivable.tenant_id, receivable.debit) == (parent.pk, invoice.total)
+    assert ledger_differences() == []

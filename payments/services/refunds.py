@@ -22,6 +22,9 @@ from billing_project.shared.errors import Conflict, DependencyUnavailable, Valid
 from invoicing.models import InvoiceStatus
 from invoicing.services.credit_notes import credit_note_create, creditable_amount
 from invoicing.services.locking import invoice_lock
+from ledger.allocation import Posting
+from ledger.models import AccountRole
+from ledger.services import ledger_post
 from payments import mirror
 from payments.models import PaymentAttempt, PaymentAttemptStatus, Refund, RefundStatus
 
@@ -115,10 +118,28 @@ def invoice_refund(*, invoice_id, amount, reason: str, now: datetime, actor: str
                 result.status if result.status in RefundStatus.values else RefundStatus.PENDING
             )
         refund.save()
+        refund_post(refund=refund, now=now)
         if refund.stripe_refund_id:
             refund_id = refund.stripe_refund_id
             transaction.on_commit(lambda: _mirror_refund(refund_id))
     return refund
+
+
+def refund_post(*, refund: Refund, now: datetime) -> None:
+    """The money going back pays out the customer credit the refund's credit note posted."""
+    cash = AccountRole.STRIPE_CLEARING if refund.method == "card" else AccountRole.BANK
+    ledger_post(
+        event="refund.issued",
+        document_type="refund",
+        document_id=refund.pk,
+        currency=refund.currency,
+        posted_at=refund.created_at,
+        postings=[
+            Posting(AccountRole.REFUNDS_PAYABLE, refund.amount, refund.tenant_id),
+            Posting(cash, -refund.amount),
+        ],
+        now=now,
+    )
 
 
 def _mirror_refund(refund_id: str) -> None:
