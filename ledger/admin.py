@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from billing_project.shared.admin import ReadOnlyAdmin
 from ledger.models import Account, JournalEntry, JournalLine
 
 
@@ -27,7 +28,7 @@ class JournalLineInline(admin.TabularInline):
 
 
 @admin.register(JournalEntry)
-class JournalEntryAdmin(admin.ModelAdmin):
+class JournalEntryAdmin(ReadOnlyAdmin):
     """Read-only: entries by document (search the document id)."""
 
     list_display = ("posted_at", "event", "document_type", "document_id", "currency")
@@ -36,12 +37,3 @@ class JournalEntryAdmin(admin.ModelAdmin):
     inlines = [JournalLineInline]
     readonly_fields = ("posted_at", "event", "document_type", "document_id", "currency")
     exclude = ("created_at",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

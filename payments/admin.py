@@ -7,21 +7,11 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from billing_project.shared.admin import ReadOnlyAdmin
 from billing_project.shared.clock import utcnow
 from billing_project.shared.money import format_money
 from payments.models import MirrorFailure, PaymentAttempt, Refund, WebhookEvent
 from payments.services.webhooks import webhook_event_reprocess
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaymentAttempt)

@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from billing_project.shared.admin import ReadOnlyAdmin
 from subscriptions.models import Subscription
 from usage.models import UsageEvent, UsagePeriodClose
 from usage.selectors import usage_current
 
 
 @admin.register(UsageEvent)
-class UsageEventAdmin(admin.ModelAdmin):
+class UsageEventAdmin(ReadOnlyAdmin):
     """Read-only: events are facts; corrections are new events or credit notes."""
 
     list_display = (
@@ -27,15 +28,6 @@ class UsageEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = [f.name for f in UsageEvent._meta.fields]
     change_list_template = "admin/usage/usageevent/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         summary = self.admin_site.admin_view(self.summary_view)
@@ -66,16 +58,7 @@ class UsageEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsagePeriodClose)
-class UsagePeriodCloseAdmin(admin.ModelAdmin):
+class UsagePeriodCloseAdmin(ReadOnlyAdmin):
     list_display = ("tenant", "period_start", "period_end", "closed_at")
     list_filter = (("tenant", admin.RelatedOnlyFieldListFilter),)
     readonly_fields = ("tenant", "period_start", "period_end", "closed_at")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
