@@ -7,11 +7,13 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django_celery_beat.models import PeriodicTask
 
 from invoicing.models import Invoice
 from invoicing.services import credit_notes, lifecycle
 from invoicing.services.recognition import LineSchedule, recognize_through
 from invoicing.services.subscription_billing import subscription_change_plan_and_invoice
+from invoicing.tasks import recognize_revenue_task
 from invoicing.tests.conftest import at, plan, start
 from invoicing.tests.test_ledger import balances, check
 from ledger.allocation import Posting
@@ -156,3 +158,11 @@ def test_ledger_check_finds_deferred_revenue_off_the_schedule(tenant):
     assert check() == (
         "deferred revenue in usd: ledger 9900, not yet recognized 10000\n1 differences\n"
     )
+
+
+def test_the_daily_beat_entry_runs_the_recognition_task(tenant):
+    task = PeriodicTask.objects.get(task="invoicing.recognize_revenue")
+    assert task.enabled and (task.crontab.hour, task.crontab.minute) == ("0", "15")
+    start(tenant, "team", when="2026-06-01T00:00:00Z")
+    assert recognize_revenue_task.delay(through="2026-06-15").get() == 1
+    assert balances()["4000"] == -10000
