@@ -2,13 +2,14 @@
 (pdf_status/email_status + error, visible in the admin) and retried with back-off. Services
 send these by name through the outbox (`dispatch_after_commit`): no service imports this module."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from celery import shared_task
 
 from billing_project.shared.clock import utcnow
 from invoicing.services.cycle import billing_cycle_run
 from invoicing.services.documents import credit_note_pdf_store, invoice_deliver
+from invoicing.services.recognition import recognize_through
 
 RETRY_DELAYS = (60, 300, 1800, 7200)
 
@@ -42,3 +43,11 @@ def credit_note_pdf_task(self, credit_note_id: str):
 def run_billing_cycle_task(now: str | None = None):
     as_of = datetime.fromisoformat(now) if now else utcnow()
     return billing_cycle_run(now=as_of).summary_line()
+
+
+@shared_task(name="invoicing.recognize_revenue", acks_late=True, time_limit=1800)
+def recognize_revenue_task(through: str | None = None):
+    """The daily beat: recognition through yesterday's end by default (a day fully earned)."""
+    now = utcnow()
+    day = date.fromisoformat(through) if through else now.date() - timedelta(days=1)
+    return recognize_through(through=day, now=now)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing.apis import cost_allocation, previews
+from invoicing.apis import cost_allocation, previews, revenue
 from invoicing.apis import invoices as apis
 from invoicing.apis import subscriptions as subscription_apis
 from invoicing.apis import tax as tax_apis
@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("tax/calculate", tax_apis.TaxCalculateApi.as_view(), name="tax-calculate"),
     path("reports/tax/oss", tax_apis.OssReportApi.as_view(), name="reports-tax-oss"),
+    path("reports/revenue", revenue.RevenueReportApi.as_view(), name="reports-revenue"),
     path("reports/tax/us", tax_apis.UsTaxReportApi.as_view(), name="reports-tax-us"),
     path(
         "subscriptions", subscription_apis.SubscriptionListCreateApi.as_view(), name="subscriptions"

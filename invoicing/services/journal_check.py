@@ -9,13 +9,41 @@ from django.db.models import Sum
 from invoicing.models import Invoice, InvoiceStatus
 from invoicing.services import journal
 from invoicing.services.locking import invoice_lock
+from invoicing.services.recognition import recognized_by_invoice, schedules
+from ledger.models import AccountRole, JournalLine
 from ledger.selectors import receivable_by_tenant, unbalanced_currencies
 from ledger.services import ledger_post_many
 
 
+def deferred_differences() -> list[str]:
+    """Deferred revenue per currency equals what the recognition schedule has not recognized:
+    the advance fee lines of finalized, not voided invoices, less what credit notes released,
+    less what recognition posted."""
+    expected: dict[str, int] = {}
+    for line in schedules():
+        expected[line.currency] = expected.get(line.currency, 0) + line.amount
+    recognized = recognized_by_invoice()
+    live = Invoice.objects.filter(pk__in=list(recognized)).exclude(status=InvoiceStatus.VOID)
+    for invoice_id, currency in live.values_list("pk", "currency"):
+        expected[currency] = expected.get(currency, 0) - recognized[str(invoice_id)]
+    ledger = {
+        row["currency"]: row["c"] - row["d"]
+        for row in JournalLine.objects.filter(account__role=AccountRole.DEFERRED_REVENUE)
+        .values("currency")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+    }
+    return [
+        f"deferred revenue in {currency}: ledger {ledger.get(currency, 0)}, "
+        f"not yet recognized {expected.get(currency, 0)}"
+        for currency in sorted(set(expected) | set(ledger))
+        if ledger.get(currency, 0) != expected.get(currency, 0)
+    ]
+
+
 def ledger_differences() -> list[str]:
     """Each tenant's receivable equals the amount due of its open invoices; the journal balances
-    per currency. One sentence per difference."""
+    per currency; deferred revenue is what the schedule has not recognized. One sentence per
+    difference."""
     found = []
     due = {
         (row["tenant_id"], row["currency"]): row["due"]
@@ -34,7 +62,7 @@ def ledger_differences() -> list[str]:
             )
     for currency, (debit, credit) in sorted(unbalanced_currencies().items()):
         found.append(f"trial balance in {currency}: debits {debit}, credits {credit}")
-    return found
+    return found + deferred_differences()
 
 
 FINALIZED, PAYMENT, CREDIT, WRITE_OFF, VOID = range(5)
