@@ -9,12 +9,13 @@ from rest_framework.response import Response
 
 from billing_project.shared.api.dates import date_range, query_date
 from billing_project.shared.api.permissions import IsAuthenticatedPrincipal, IsStaff
-from billing_project.shared.api.renderers import CsvRenderer, FastJSONRenderer
+from billing_project.shared.api.renderers import CsvRenderer, FastJSONRenderer, PdfRenderer
 from billing_project.shared.api.views import BillingAPIView, parse_uuid, tenant_scope
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import NotFound, ValidationFailed
 from invoicing.ar_reports import ar_aging, statement_csv, tenant_statement
 from invoicing.serializers_ar import ArAgingSerializer, StatementSerializer
+from invoicing.services.statement_pdf import statement_pdf
 from subscriptions import selectors
 
 CURRENCY = re.compile(r"^[A-Za-z]{3}$")
@@ -50,7 +51,7 @@ class ArAgingApi(BillingAPIView):
 
 class TenantStatementApi(BillingAPIView):
     permission_classes = [IsAuthenticatedPrincipal]
-    renderer_classes = [FastJSONRenderer, CsvRenderer]
+    renderer_classes = [FastJSONRenderer, CsvRenderer, PdfRenderer]
 
     @extend_schema(
         operation_id="tenant_statement",
@@ -58,16 +59,20 @@ class TenantStatementApi(BillingAPIView):
             OpenApiParameter("from", OpenApiTypes.STR, required=False, description="2026-11-01"),
             OpenApiParameter("to", OpenApiTypes.STR, required=False, description="2026-11-30"),
             OpenApiParameter("currency", OpenApiTypes.STR, required=False, description="usd"),
-            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], required=False),
+            OpenApiParameter(
+                "format", OpenApiTypes.STR, enum=["json", "csv", "pdf"], required=False
+            ),
         ],
         responses={
             (200, "application/json"): StatementSerializer,
             (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
         },
         description="Staff, or a tenant for its own. The opening balance at the start of `from`, "
         "each invoice, payment, credit note, refund, write-off and void through the end of `to` "
         "(UTC days; default the month to date) with a running balance (debit: owed more), and "
-        "the closing balance, in `currency` (default the tenant's). CSV with `?format=csv`.",
+        "the closing balance, in `currency` (default the tenant's). CSV with `?format=csv`, "
+        "PDF (the invoices' branding) with `?format=pdf`.",
     )
     def get(self, request, tenant_id):
         tenant_id = tenant_scope(request, parse_uuid(tenant_id, not_found=True))
@@ -84,6 +89,11 @@ class TenantStatementApi(BillingAPIView):
             start=start,
             end=end,
         )
+        if request.accepted_renderer.format == "pdf":
+            response = Response(statement_pdf(statement, tenant), content_type="application/pdf")
+            name = f"statement-{tenant.pk}-{statement['from']}-{statement['to']}.pdf"
+            response["Content-Disposition"] = f'inline; filename="{name}"'
+            return response
         if request.accepted_renderer.format == "csv":
             response = Response(statement_csv(statement), content_type="text/csv")
             name = f"statement-{tenant.pk}-{statement['from']}-{statement['to']}.csv"

@@ -9,7 +9,7 @@ import pytest
 from invoicing.ar_reports import bucket_of
 from invoicing.models import Invoice, InvoiceStatus
 from invoicing.services import credit_notes, lifecycle
-from invoicing.tests.conftest import at
+from invoicing.tests.conftest import at, pdf_text
 from invoicing.tests.test_ledger import custom_invoice
 from ledger.models import JournalLine
 
@@ -268,3 +268,17 @@ def test_the_journal_csv_export(staff_client, tenant_admin_client, make_tenant):
     assert {r["document"] for r in ranged_rows} == {f"invoice:{second.pk}"}
     assert staff_client.get("ledger/entries.csv", {"from": "x"}).status_code == 400
     assert tenant_admin_client.get("ledger/entries.csv").status_code == 403
+
+
+def test_the_statement_as_pdf(admin_client_for, make_tenant):
+    tenant = make_tenant()
+    first, _, note = _statement_fixture(tenant)
+    client = admin_client_for(tenant)
+    params = {"from": "2026-08-01", "to": "2026-08-31", "format": "pdf"}
+    response = client.get(f"tenants/{tenant.pk}/statement", params)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/pdf" and response.content[:4] == b"%PDF"
+    text = pdf_text(response.content)
+    assert "Statement" in text and first.number in text and note.number in text
+    assert "Opening balance" in text and "Closing balance" in text
+    assert client.get(f"tenants/{tenant.pk}/statement", params).content == response.content

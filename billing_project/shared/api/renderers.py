@@ -33,3 +33,16 @@ class CsvRenderer(BaseRenderer):
         if isinstance(data, str):
             return data.encode()
         return orjson.dumps(data, default=json_default)  # an error body
+
+
+class PdfRenderer(BaseRenderer):
+    """`?format=pdf` or `Accept: application/pdf`: the view returns the PDF bytes."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return orjson.dumps(data, default=json_default)  # an error body
