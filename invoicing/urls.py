@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoicing.apis import cost_allocation, previews, revenue
+from invoicing.apis import ar, cost_allocation, previews, revenue
 from invoicing.apis import invoices as apis
 from invoicing.apis import subscriptions as subscription_apis
 from invoicing.apis import tax as tax_apis
@@ -11,6 +11,12 @@ urlpatterns = [
         cost_allocation.CostAllocationApi.as_view(),
         name="tenant-cost-allocation",
     ),
+    path(
+        "tenants/<str:tenant_id>/statement",
+        ar.TenantStatementApi.as_view(),
+        name="tenant-statement",
+    ),
+    path("reports/ar-aging", ar.ArAgingApi.as_view(), name="reports-ar-aging"),
     path("tax/calculate", tax_apis.TaxCalculateApi.as_view(), name="tax-calculate"),
     path("reports/tax/oss", tax_apis.OssReportApi.as_view(), name="reports-tax-oss"),
     path("reports/revenue", revenue.RevenueReportApi.as_view(), name="reports-revenue"),

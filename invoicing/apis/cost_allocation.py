@@ -1,14 +1,12 @@
 """HTTP for `tenants/{id}/cost-allocation?period=YYYY-MM` (staff, or a tenant for its own):
 JSON, or CSV with `?format=csv` or `Accept: text/csv`."""
 
-import orjson
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from billing_project.shared.api.permissions import IsAuthenticatedPrincipal
-from billing_project.shared.api.renderers import FastJSONRenderer, json_default
+from billing_project.shared.api.renderers import CsvRenderer, FastJSONRenderer
 from billing_project.shared.api.views import BillingGenericAPIView, parse_uuid, tenant_scope
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import NotFound
@@ -19,17 +17,6 @@ from invoicing.services.cost_allocation import (
 )
 from subscriptions import selectors
 from subscriptions.models import Tenant
-
-
-class CsvRenderer(BaseRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, str):
-            return data.encode()
-        return orjson.dumps(data, default=json_default)  # an error body
 
 
 class CostAllocationApi(BillingGenericAPIView):
