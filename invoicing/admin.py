@@ -15,6 +15,7 @@ from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError, ValidationFailed
 from billing_project.shared.money import format_money
 from invoicing import (
+    admin_finance,
     admin_previews,  # noqa: F401  (the tenant and subscription pages' previews)
     tax_reports,
 )
@@ -221,12 +222,20 @@ class InvoiceAdmin(admin.ModelAdmin):
                 name="invoicing_tax_reports",
             ),
             path(
+                "finance-reports/",
+                self.admin_site.admin_view(self.finance_reports_view),
+                name="invoicing_finance_reports",
+            ),
+            path(
                 "cost-allocation/",
                 self.admin_site.admin_view(self.cost_allocation_view),
                 name="invoicing_cost_allocation",
             ),
             *super().get_urls(),
         ]
+
+    def finance_reports_view(self, request):
+        return admin_finance.finance_reports_view(self.admin_site, request)
 
     def tax_report_view(self, request):
         """The OSS (quarter) and US (month) tax reports, as a table or a CSV download."""
