@@ -2,6 +2,7 @@
 (pdf_status/email_status + error, visible in the admin) and retried with back-off. Services
 send these by name through the outbox (`dispatch_after_commit`): no service imports this module."""
 
+import logging
 from datetime import date, datetime, timedelta
 
 from celery import shared_task
@@ -9,7 +10,10 @@ from celery import shared_task
 from billing_project.shared.clock import utcnow
 from invoicing.services.cycle import billing_cycle_run
 from invoicing.services.documents import credit_note_pdf_store, invoice_deliver
+from invoicing.services.journal_check import ledger_differences
 from invoicing.services.recognition import recognize_through
+
+log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (60, 300, 1800, 7200)
 
@@ -51,3 +55,13 @@ def recognize_revenue_task(through: str | None = None):
     now = utcnow()
     day = date.fromisoformat(through) if through else now.date() - timedelta(days=1)
     return recognize_through(through=day, now=now)
+
+
+@shared_task(name="invoicing.ledger_check", acks_late=True, time_limit=1800)
+def ledger_check_task():
+    """The daily beat: `ledger_check`'s invariants; each difference is logged as an error (the
+    figure analytics' alert rules will read). Returns the differences."""
+    found = ledger_differences()
+    for difference in found:
+        log.error("ledger_check: %s", difference)
+    return found

@@ -8,10 +8,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django_celery_beat.models import PeriodicTask
 
 from invoicing.models import Invoice
 from invoicing.services import credit_notes, journal, lifecycle
 from invoicing.services.custom import CustomLine, invoice_custom_create
+from invoicing.tasks import ledger_check_task
 from invoicing.tests.conftest import at, start
 from ledger.models import ImmutableError, JournalEntry, JournalLine
 from ledger.selectors import receivable_by_tenant, trial_balances
@@ -242,3 +244,9 @@ def test_trial_balance_and_entries_apis(staff_client, tenant_admin_client, make_
     } in entry["lines"]
     assert staff_client.get("ledger/entries").status_code == 400
     assert tenant_admin_client.get("ledger/entries", {"document_id": "x"}).status_code == 403
+
+
+def test_the_daily_ledger_check_beat_logs_each_difference(tenant, caplog):
+    entry = PeriodicTask.objects.get(task="invoicing.ledger_check")
+    assert entry.enabled and entry.crontab.hour == "0"
+    assert ledger_check_task.apply().get() == []
