@@ -1,35 +1,52 @@
-"""The daily beat entry of revenue recognition (editable in the admin)."""
+"""The ledger's daily beat entries (editable in the admin): revenue recognition through
+yesterday, and ledger_check."""
 
 from django.db import migrations
 
-BEAT_NAME = "invoicing: recognize revenue through yesterday (daily)"
+SCHEDULES = (
+    (
+        "invoicing: recognize revenue through yesterday (daily)",
+        "invoicing.recognize_revenue",
+        "15",
+        "Dr deferred revenue, Cr subscription revenue for what fees billed in advance earned "
+        "through yesterday (idempotent; `manage.py ledger_recognize`).",
+    ),
+    (
+        "invoicing: check the ledger (daily)",
+        "invoicing.ledger_check",
+        "45",
+        "Receivables against open invoices, the trial balance per currency and deferred "
+        "revenue against the schedule; differences logged as errors.",
+    ),
+)
 
 
-def load(apps, schema_editor):
+def create_schedules(apps, schema_editor):
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    crontab, _ = CrontabSchedule.objects.get_or_create(
-        minute="15",
-        hour="0",
-        day_of_week="*",
-        day_of_month="*",
-        month_of_year="*",
-        timezone="UTC",
-    )
-    PeriodicTask.objects.update_or_create(
-        name=BEAT_NAME,
-        defaults={
-            "task": "invoicing.recognize_revenue",
-            "crontab": crontab,
-            "enabled": True,
-            "description": "Dr deferred revenue, Cr subscription revenue for what fees billed "
-            "in advance earned through yesterday (idempotent; `manage.py ledger_recognize`).",
-        },
-    )
+    for name, task, minute, description in SCHEDULES:
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=minute,
+            hour="0",
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
+            timezone="UTC",
+        )
+        PeriodicTask.objects.update_or_create(
+            name=name,
+            defaults={
+                "task": task,
+                "crontab": crontab,
+                "enabled": True,
+                "description": description,
+            },
+        )
 
 
-def unload(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=BEAT_NAME).delete()
+def delete_schedules(apps, schema_editor):
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    PeriodicTask.objects.filter(name__in=[s[0] for s in SCHEDULES]).delete()
 
 
 class Migration(migrations.Migration):
@@ -38,4 +55,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(load, unload)]
+    operations = [migrations.RunPython(create_schedules, delete_schedules)]
