@@ -15,9 +15,12 @@ _worker = env("PYTEST_XDIST_WORKER", default="gw0").removeprefix("gw")
 # TEST_REDIS_DB lets several checkouts run their suites at once on one Redis (15/14, 13/12, ...).
 _redis_base = env.int("TEST_REDIS_DB", default=15)
 _worker_offset = int(_worker) % 2 if _worker.isdigit() else 0
+# TEST_REDIS_PORT points a checkout at a private redis-server when the shared one's 16 databases
+# are all taken.
+_redis_port = env.int("TEST_REDIS_PORT", default=6379)
 REDIS_URL = env(
     "REDIS_URL",
-    default=f"redis://127.0.0.1:6379/{_redis_base - _worker_offset}",
+    default=f"redis://127.0.0.1:{_redis_port}/{_redis_base - _worker_offset}",
 )
 CACHES = {
     "default": {
