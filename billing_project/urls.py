@@ -20,6 +20,7 @@ api_patterns = [
     path("", include("payments.urls")),
     path("", include("usage.urls")),
     path("", include("ledger.urls")),
+    path("", include("analytics.urls")),
 ]
 
 # The docs' Swagger UI files (drf-spectacular-sidecar), served by the app itself so /docs/ works

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "payments",
     "dunning",
     "analytics",
+    "console",
 ]
 
 MIDDLEWARE = [

@@ -1,1 +1,3 @@
+"""Analytics models: alerts."""
+
 from django.db import models  # noqa: F401

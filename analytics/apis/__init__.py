@@ -1,0 +1,1 @@
+"""Analytics HTTP endpoints (staff only)."""

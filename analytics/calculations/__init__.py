@@ -1,0 +1,1 @@
+"""Pure analytics calculations (no Django): MRR, movements, churn, cohorts, forecasts, health."""

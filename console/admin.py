@@ -1,0 +1,1 @@
+"""Admin pages that read across every app (registered last)."""
