@@ -4,9 +4,11 @@ apps below (payments, invoicing, subscriptions send them by name, without import
 from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 
 from billing_project.shared.clock import utcnow
 from dunning.services.cases import case_open, case_settle
+from dunning.services.fanout import dunning_chunk_pass, dunning_dispatch
 from dunning.services.notices import notices_send
 from dunning.services.runner import dunning_run
 from dunning.services.staff import tenant_cases_retry
@@ -18,8 +20,16 @@ def _as_of(now: str | None) -> datetime:
 
 @shared_task(name="dunning.run_steps", acks_late=True, time_limit=1800)
 def run_steps_task(now: str | None = None):
-    """Beat (hourly, editable) and the billing cycle (first in its order)."""
+    """Beat (hourly, editable) and the billing cycle (first in its order). With workers
+    (BILLING_FAN_OUT) the due cases go out as chunk tasks; in-process, the pass runs here."""
+    if settings.BILLING_FAN_OUT:
+        return f"dunning: {dunning_dispatch(now=_as_of(now))} chunks sent to the workers"
     return dunning_run(now=_as_of(now)).summary_line()
+
+
+@shared_task(name="dunning.run_chunk", acks_late=True, time_limit=900)
+def run_chunk_task(case_ids: list, now: str):
+    return dunning_chunk_pass(case_ids=case_ids, now=_as_of(now)).summary_line()
 
 
 @shared_task(name="dunning.payment_failed", acks_late=True, time_limit=120)

@@ -6,9 +6,10 @@ import logging
 from datetime import date, datetime, timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from billing_project.shared.clock import utcnow
-from invoicing.services.cycle import billing_cycle_run
+from invoicing.services.cycle import billing_chunk_run, billing_cycle_dispatch, billing_cycle_run
 from invoicing.services.documents import credit_note_pdf_store, invoice_deliver
 from invoicing.services.journal_check import ledger_differences
 from invoicing.services.recognition import recognize_through
@@ -45,8 +46,20 @@ def credit_note_pdf_task(self, credit_note_id: str):
 
 @shared_task(name="invoicing.run_billing_cycle", acks_late=True, time_limit=3600)
 def run_billing_cycle_task(now: str | None = None):
+    """Beat, hourly. With workers (BILLING_FAN_OUT) the period boundaries go out as chunk
+    tasks; in-process, the whole cycle runs here."""
     as_of = datetime.fromisoformat(now) if now else utcnow()
+    if settings.BILLING_FAN_OUT:
+        chunks = billing_cycle_dispatch(now=as_of)
+        return f"billing cycle as of {as_of.isoformat()}: {chunks} chunks sent to the workers"
     return billing_cycle_run(now=as_of).summary_line()
+
+
+@shared_task(name="invoicing.bill_chunk", acks_late=True, time_limit=900)
+def bill_chunk_task(subscription_ids: list, now: str):
+    """One chunk of a fanned-out cycle; a redelivered chunk finds its rows billed already."""
+    as_of = datetime.fromisoformat(now)
+    return billing_chunk_run(subscription_ids=subscription_ids, now=as_of).summary_line()
 
 
 @shared_task(name="invoicing.recognize_revenue", acks_late=True, time_limit=1800)

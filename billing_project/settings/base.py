@@ -91,6 +91,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# With workers, beat's billing cycle and dunning pass fan out as chunk tasks (docs/scaling.md).
+BILLING_FAN_OUT = env.bool("BILLING_FAN_OUT", default=not CELERY_TASK_ALWAYS_EAGER)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 300

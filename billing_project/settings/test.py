@@ -30,6 +30,7 @@ CACHES = {
 }
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = True
+BILLING_FAN_OUT = False  # tests that fan out call the dispatch services themselves
 CELERY_TASK_EAGER_PROPAGATES = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -383,6 +383,52 @@ def events_resume(*, now: datetime, cache: PolicyCache, result: PassResult) -> i
 # --- the pass ------------------------------------------------------------------------------------
 
 
+def dunning_pass_prepare(*, now: datetime, cache: PolicyCache, result: PassResult) -> list:
+    """What a pass does before its chunks (cases payments' facts call for, unfinished steps of
+    an interrupted pass); returns the ids of the cases due at `now`, in order."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    result.opened = cases_open_missing(now=now)
+    cases_settle_missing(now=now)
+    events_resume(now=now, cache=cache, result=result)
+    return list(
+        DunningCase.objects.filter(status=CaseStatus.OPEN, next_action_at__lte=now)
+        .order_by("next_action_at", "id")
+        .values_list("id", flat=True)
+    )
+
+
+def dunning_chunk_run(
+    *,
+    case_ids,
+    now: datetime,
+    cache: PolicyCache,
+    hard: frozenset,
+    result: PassResult,
+    on_case_done: Callable[[object], None] | None = None,
+) -> None:
+    """One chunk: its transaction, then each retry charged and finished on its own."""
+    try:
+        retries, uncharged = _run_chunk(case_ids, now=now, cache=cache, hard=hard, result=result)
+    except Exception as exc:
+        log.exception("dunning: a chunk of %s cases failed", len(case_ids))
+        result.failures += 1
+        result.errors.append(repr(exc))
+        return
+    if on_case_done is not None:
+        for case_id in uncharged:  # their (impossible) retry was finished in the chunk
+            on_case_done(case_id)
+    for item in retries:
+        try:
+            _retry_and_finish(item, now=now, cache=cache, result=result)
+        except Exception as exc:  # left unfinished: the next pass resumes it
+            log.exception("dunning: retry of case %s failed", item.case_id)
+            result.failures += 1
+            result.errors.append(repr(exc))
+        if on_case_done is not None:
+            on_case_done(item.case_id)
+
+
 def dunning_run(
     *,
     now: datetime,
@@ -393,42 +439,29 @@ def dunning_run(
 
     `on_case_done(case_id)` is called after each case's retry is finished (progress; tests use
     it to stop a pass between two cases)."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
     result = PassResult(now=now)
     cache = PolicyCache()
-    result.opened = cases_open_missing(now=now)
-    cases_settle_missing(now=now)
-    events_resume(now=now, cache=cache, result=result)
+    due_ids = dunning_pass_prepare(now=now, cache=cache, result=result)
     hard = hard_decline_codes()
-    due_ids = list(
-        DunningCase.objects.filter(status=CaseStatus.OPEN, next_action_at__lte=now)
-        .order_by("next_action_at", "id")
-        .values_list("id", flat=True)
-    )
     for offset in range(0, len(due_ids), chunk_size):
-        chunk = due_ids[offset : offset + chunk_size]
-        try:
-            retries, uncharged = _run_chunk(chunk, now=now, cache=cache, hard=hard, result=result)
-        except Exception as exc:
-            log.exception("dunning: a chunk of %s cases failed", len(chunk))
-            result.failures += 1
-            result.errors.append(repr(exc))
-            continue
-        if on_case_done is not None:
-            for case_id in uncharged:  # their (impossible) retry was finished in the chunk
-                on_case_done(case_id)
-        for item in retries:
-            try:
-                _retry_and_finish(item, now=now, cache=cache, result=result)
-            except Exception as exc:  # left unfinished: the next pass resumes it
-                log.exception("dunning: retry of case %s failed", item.case_id)
-                result.failures += 1
-                result.errors.append(repr(exc))
-            if on_case_done is not None:
-                on_case_done(item.case_id)
+        dunning_chunk_run(
+            case_ids=due_ids[offset : offset + chunk_size],
+            now=now,
+            cache=cache,
+            hard=hard,
+            result=result,
+            on_case_done=on_case_done,
+        )
     result.notices += notices_resend(now=now)
     return result
 
 
-__all__ = ["CaseStage", "PassResult", "case_charge", "dunning_run", "events_resume"]
+__all__ = [
+    "CaseStage",
+    "PassResult",
+    "case_charge",
+    "dunning_chunk_run",
+    "dunning_pass_prepare",
+    "dunning_run",
+    "events_resume",
+]

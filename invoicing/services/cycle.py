@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from billing_project.shared.clock import utcnow
-from billing_project.shared.dispatch import dispatch_task, outbox_sweep
+from billing_project.shared.dispatch import dispatch_after_commit, dispatch_task, outbox_sweep
 from invoicing.models import BillingRunFailure
 from invoicing.services.consolidation import consolidated_due_finalize
 from invoicing.services.generation import (
@@ -231,15 +231,8 @@ def _bill_chunk(sub_ids, *, now, result: CycleResult, cache, deliver) -> list:
     return [sub_id for sub_id in sub_ids if sub_id not in locked_ids]
 
 
-def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    result = CycleResult(now=now)
-    dunning_steps_run(now=now)
-    outbox_sweep(now=utcnow())  # emails, collections a broker outage left (wall-clock due)
-    collection_retries_run(now=now)
-    cache = TermsCache()
-
+def trial_ends_run(*, now: datetime, result: CycleResult, cache, deliver: bool) -> None:
+    """Every trial that has ended by `now`, each in its own transaction."""
     trial_ids = list(
         Subscription.objects.filter(status=SubscriptionStatus.TRIALING, trial_end__lte=now)
         .order_by("trial_end", "id")
@@ -253,12 +246,37 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
             result.failures += 1
             _record_failure(subscription_id=sub_id, step="trial_end", now=now, exc=exc)
 
-    due_ids = list(
+
+def due_subscription_ids(*, now: datetime) -> list:
+    return list(
         Subscription.objects.live()
         .filter(current_period_end__lte=now)
         .order_by("id")
         .values_list("id", flat=True)
     )
+
+
+def consolidated_finalize_run(*, now: datetime, result: CycleResult, deliver: bool) -> None:
+    """Consolidated invoices whose billing day's children are all billed (one query when none)."""
+    try:
+        for invoice in consolidated_due_finalize(now=now, deliver=deliver):
+            result.invoices += 1
+            result.invoice_ids.append(invoice.pk)
+    except Exception as exc:  # left as drafts: the next run finalizes them
+        result.failures += 1
+        _record_failure(subscription_id=None, step="consolidation", now=now, exc=exc)
+
+
+def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    result = CycleResult(now=now)
+    dunning_steps_run(now=now)
+    outbox_sweep(now=utcnow())  # emails, collections a broker outage left (wall-clock due)
+    collection_retries_run(now=now)
+    cache = TermsCache()
+    trial_ends_run(now=now, result=result, cache=cache, deliver=deliver)
+    due_ids = due_subscription_ids(now=now)
     skipped = []
     for offset in range(0, len(due_ids), CHUNK_SIZE):
         chunk = due_ids[offset : offset + CHUNK_SIZE]
@@ -269,12 +287,53 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
         subscription_bill_due(
             subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
         )
-    # Consolidated invoices whose billing day's children are all billed (one query when none).
-    try:
-        for invoice in consolidated_due_finalize(now=now, deliver=deliver):
-            result.invoices += 1
-            result.invoice_ids.append(invoice.pk)
-    except Exception as exc:  # left as drafts: the next run finalizes them
-        result.failures += 1
-        _record_failure(subscription_id=None, step="consolidation", now=now, exc=exc)
+    consolidated_finalize_run(now=now, result=result, deliver=deliver)
+    return result
+
+
+# --- fanned out over workers -----------------------------------------------------------------
+
+
+def billing_cycle_dispatch(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> int:
+    """The cycle for many workers: the steps before the period boundaries here, then one
+    `invoicing.bill_chunk` task per `chunk_size` due subscriptions, recorded in the outbox in one
+    transaction and sent after its commit (a broker outage delays them, the outbox sweep sends
+    them later). Any worker on any machine takes a chunk; SKIP LOCKED keeps two chunks that
+    overlap (a rerun, a redelivered task) from billing one row twice. Returns the chunks sent."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    result = CycleResult(now=now)
+    dunning_steps_run(now=now)
+    outbox_sweep(now=utcnow())
+    collection_retries_run(now=now)
+    trial_ends_run(now=now, result=result, cache=TermsCache(), deliver=True)
+    due_ids = due_subscription_ids(now=now)
+    chunks = [
+        due_ids[offset : offset + chunk_size] for offset in range(0, len(due_ids), chunk_size)
+    ]
+    with transaction.atomic():
+        for chunk in chunks:
+            dispatch_after_commit(
+                "invoicing.bill_chunk",
+                subscription_ids=[str(sub_id) for sub_id in chunk],
+                now=now.isoformat(),
+            )
+    if not chunks:
+        consolidated_finalize_run(now=now, result=result, deliver=True)
+    return len(chunks)
+
+
+def billing_chunk_run(*, subscription_ids, now: datetime, deliver: bool = True) -> CycleResult:
+    """One chunk of `billing_cycle_dispatch`: the same transaction per chunk as the inline cycle,
+    rows someone else holds waited for one by one, then the consolidated invoices now due."""
+    result = CycleResult(now=now)
+    cache = TermsCache()
+    skipped = _bill_chunk(
+        list(subscription_ids), now=now, result=result, cache=cache, deliver=deliver
+    )
+    for sub_id in skipped:
+        subscription_bill_due(
+            subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
+        )
+    consolidated_finalize_run(now=now, result=result, deliver=deliver)
     return result
