@@ -56,10 +56,11 @@ def run_billing_cycle_task(now: str | None = None):
 
 
 @shared_task(name="invoicing.bill_chunk", acks_late=True, time_limit=900)
-def bill_chunk_task(subscription_ids: list, now: str):
+def bill_chunk_task(subscription_ids: list, now: str, deliver: bool = True):
     """One chunk of a fanned-out cycle; a redelivered chunk finds its rows billed already."""
     as_of = datetime.fromisoformat(now)
-    return billing_chunk_run(subscription_ids=subscription_ids, now=as_of).summary_line()
+    result = billing_chunk_run(subscription_ids=subscription_ids, now=as_of, deliver=deliver)
+    return result.summary_line()
 
 
 @shared_task(name="invoicing.recognize_revenue", acks_late=True, time_limit=1800)

@@ -294,7 +294,9 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
 # --- fanned out over workers -----------------------------------------------------------------
 
 
-def billing_cycle_dispatch(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> int:
+def billing_cycle_dispatch(
+    *, now: datetime, chunk_size: int = CHUNK_SIZE, deliver: bool = True
+) -> int:
     """The cycle for many workers: the steps before the period boundaries here, then one
     `invoicing.bill_chunk` task per `chunk_size` due subscriptions, recorded in the outbox in one
     transaction and sent after its commit (a broker outage delays them, the outbox sweep sends
@@ -306,7 +308,7 @@ def billing_cycle_dispatch(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> in
     dunning_steps_run(now=now)
     outbox_sweep(now=utcnow())
     collection_retries_run(now=now)
-    trial_ends_run(now=now, result=result, cache=TermsCache(), deliver=True)
+    trial_ends_run(now=now, result=result, cache=TermsCache(), deliver=deliver)
     due_ids = due_subscription_ids(now=now)
     chunks = [
         due_ids[offset : offset + chunk_size] for offset in range(0, len(due_ids), chunk_size)
@@ -317,9 +319,10 @@ def billing_cycle_dispatch(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> in
                 "invoicing.bill_chunk",
                 subscription_ids=[str(sub_id) for sub_id in chunk],
                 now=now.isoformat(),
+                deliver=deliver,
             )
     if not chunks:
-        consolidated_finalize_run(now=now, result=result, deliver=True)
+        consolidated_finalize_run(now=now, result=result, deliver=deliver)
     return len(chunks)
 
 
