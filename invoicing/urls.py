@@ -1,5 +1,6 @@
 from django.urls import path
 
+from billing_project.shared.replica import replica_view
 from invoicing.apis import ar, cost_allocation, previews, revenue
 from invoicing.apis import invoices as apis
 from invoicing.apis import subscriptions as subscription_apis
@@ -16,11 +17,13 @@ urlpatterns = [
         ar.TenantStatementApi.as_view(),
         name="tenant-statement",
     ),
-    path("reports/ar-aging", ar.ArAgingApi.as_view(), name="reports-ar-aging"),
+    path("reports/ar-aging", replica_view(ar.ArAgingApi.as_view()), name="reports-ar-aging"),
     path("tax/calculate", tax_apis.TaxCalculateApi.as_view(), name="tax-calculate"),
-    path("reports/tax/oss", tax_apis.OssReportApi.as_view(), name="reports-tax-oss"),
-    path("reports/revenue", revenue.RevenueReportApi.as_view(), name="reports-revenue"),
-    path("reports/tax/us", tax_apis.UsTaxReportApi.as_view(), name="reports-tax-us"),
+    path("reports/tax/oss", replica_view(tax_apis.OssReportApi.as_view()), name="reports-tax-oss"),
+    path(
+        "reports/revenue", replica_view(revenue.RevenueReportApi.as_view()), name="reports-revenue"
+    ),
+    path("reports/tax/us", replica_view(tax_apis.UsTaxReportApi.as_view()), name="reports-tax-us"),
     path(
         "subscriptions", subscription_apis.SubscriptionListCreateApi.as_view(), name="subscriptions"
     ),
