@@ -87,9 +87,7 @@ class MrrApi(BillingAPIView):
     )
     def get(self, request):
         start, end, currency = parse_range(request.query_params)
-        return Response(
-            mrr_report(start_date=start, end_date=end, now=utcnow(), currency=currency)
-        )
+        return Response(mrr_report(start_date=start, end_date=end, now=utcnow(), currency=currency))
 
 
 class MrrMovementsApi(BillingAPIView):

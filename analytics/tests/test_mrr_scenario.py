@@ -126,9 +126,9 @@ def test_a_trial_counts_only_once_it_converts(staff_client, make_tenant):
     tenant = make_tenant()
     subscribe(staff_client, tenant, "team", at(1, 5), trial_period_days=14)
     # Jan 25, before any cycle ran: still a trial, no MRR
-    assert mrr(staff_client, "2026-01-01", "2026-01-25", when=at(1, 25))["metrics"][
-        "total_mrr"
-    ] == 0
+    assert (
+        mrr(staff_client, "2026-01-01", "2026-01-25", when=at(1, 25))["metrics"]["total_mrr"] == 0
+    )
     cycle(at(1, 25))
     report = mrr(staff_client, "2026-01-01", "2026-01-31")
     assert report["metrics"]["total_mrr"] == 20000
