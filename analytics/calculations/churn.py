@@ -38,11 +38,16 @@ def reason_slug(text: str) -> str:
 
 def churn_reasons(*, reasons) -> dict[str, float]:
     """Share of each reason among the churned (in %), most frequent first."""
-    counts: dict[str, int] = {}
-    for reason in reasons:
+    return churn_reasons_counted(counts=[(reason, 1) for reason in reasons])
+
+
+def churn_reasons_counted(*, counts) -> dict[str, float]:
+    """`churn_reasons` from (reason text, how many) pairs."""
+    slugs: dict[str, int] = {}
+    for reason, n in counts:
         slug = reason_slug(reason)
-        counts[slug] = counts.get(slug, 0) + 1
-    total = sum(counts.values())
+        slugs[slug] = slugs.get(slug, 0) + n
+    counts, total = slugs, sum(slugs.values())
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return {slug: percent(count, total) for slug, count in ordered}
 
@@ -60,23 +65,44 @@ class CohortMember:
     mrr_at_end: int
 
 
+@dataclass(frozen=True, slots=True)
+class CohortGroup:
+    start_month: date
+    size: int  # tenants whose first MRR fell in the month
+    kept: int  # of them, with MRR at the end
+    starting_mrr: int
+    mrr_at_end: int
+
+
 def cohorts(*, members) -> dict[str, dict[str, float]]:
     """Per start month (oldest first): `retention_rate` (tenants with MRR at the end / cohort
     size, %) and `revenue_retention` (their MRR at the end / their starting MRR, %)."""
     groups: dict[date, list[CohortMember]] = {}
     for m in members:
         groups.setdefault(m.start_month, []).append(m)
-    result = {}
-    for month in sorted(groups):
-        group = groups[month]
-        kept = sum(1 for m in group if m.mrr_at_end > 0)
-        result[cohort_key(month)] = {
-            "retention_rate": percent(kept, len(group)),
-            "revenue_retention": percent(
-                sum(m.mrr_at_end for m in group), sum(m.starting_mrr for m in group)
-            ),
+    return cohort_rates(
+        groups=[
+            CohortGroup(
+                month,
+                len(group),
+                sum(1 for m in group if m.mrr_at_end > 0),
+                sum(m.starting_mrr for m in group),
+                sum(m.mrr_at_end for m in group),
+            )
+            for month, group in groups.items()
+        ]
+    )
+
+
+def cohort_rates(*, groups) -> dict[str, dict[str, float]]:
+    """`cohorts` from groups already counted."""
+    return {
+        cohort_key(g.start_month): {
+            "retention_rate": percent(g.kept, g.size),
+            "revenue_retention": percent(g.mrr_at_end, g.starting_mrr),
         }
-    return result
+        for g in sorted(groups, key=lambda g: g.start_month)
+    }
 
 
 def arpu(*, mrr: int, customers: int, currency: str) -> int:

@@ -250,3 +250,50 @@ def mrr_by_tenant(*, segments, at: datetime) -> dict[tuple, int]:
             key = (s.tenant_id, s.currency)
             totals[key] = totals.get(key, 0) + s.mrr
     return totals
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A tenant's total MRR in one currency as steps: from `ats[i]` on it is `mrrs[i]` (on
+    `plans[i]`), until the next step; before `ats[0]` none."""
+
+    tenant_id: object
+    currency: str
+    ats: tuple[datetime, ...]
+    mrrs: tuple[int, ...]
+    plans: tuple[object, ...]
+
+    def at(self, instant: datetime) -> int:
+        value = 0
+        for start, mrr in zip(self.ats, self.mrrs, strict=True):
+            if start > instant:
+                break
+            value = mrr
+        return value
+
+
+def timelines(*, segments) -> list[Timeline]:
+    """The segments of each (tenant, currency) summed into steps of its total MRR."""
+    groups: dict[tuple, list[Segment]] = {}
+    for s in segments:
+        groups.setdefault((s.tenant_id, s.currency), []).append(s)
+    result = []
+    for (tenant_id, currency), group in groups.items():
+        instants = sorted({s.valid_from for s in group} | {s.valid_to for s in group})
+        ats, mrrs, plans = [], [], []
+        for instant in instants:
+            if instant >= OPEN_END:
+                break
+            live = [s for s in group if s.valid_from <= instant < s.valid_to]
+            value = sum(s.mrr for s in live)
+            plan = max(live, key=lambda s: s.mrr).plan_id if live else None
+            if mrrs and mrrs[-1] == value and plans[-1] == plan:
+                continue
+            if not mrrs and value == 0:
+                continue
+            ats.append(instant)
+            mrrs.append(value)
+            plans.append(plan)
+        if ats:
+            result.append(Timeline(tenant_id, currency, tuple(ats), tuple(mrrs), tuple(plans)))
+    return result

@@ -9,6 +9,7 @@ history (`analytics_snapshot` rebuilds them); `MrrDirty` rows, written by databa
 the history tables, name the subscriptions whose segments must be recomputed before a read.
 """
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 OPEN_END = "9999-12-31T00:00:00Z"  # valid_to of a segment still running
@@ -40,6 +41,67 @@ class MrrSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.mrr} {self.currency} from {self.valid_from:%Y-%m-%d}"
+
+
+class MrrDaily(models.Model):
+    """Per day, currency and plan: the MRR and the number of paying subscriptions at 00:00 UTC
+    of `day` (the segments added up; a checkpoint the reads start from). Days without a row
+    hold nothing. `MrrDailyRange` says which days are built."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    plan_id = models.UUIDField()
+    mrr = models.BigIntegerField(default=0)
+    subscribers = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "currency", "plan_id"], name="mrrdaily_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency} {self.mrr}"
+
+
+class MrrDailyRange(models.Model):
+    """The one row saying which days `MrrDaily` holds: [first_day, last_day]."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    first_day = models.DateField()
+    last_day = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.first_day}..{self.last_day}"
+
+
+class MrrTimeline(models.Model):
+    """A tenant's total MRR in one currency as steps: from `ats[i]` on it is `mrrs[i]` (on
+    plan `plans[i]`), until the next step; before `ats[1]` it had none. Built from the segments;
+    the MRR at any instant is one `width_bucket` away, so movements between two instants are
+    one pass over the tenants whose MRR moved."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant_id = models.UUIDField()
+    currency = models.CharField(max_length=3)
+    ats = ArrayField(models.DateTimeField())
+    mrrs = ArrayField(models.BigIntegerField())
+    plans = ArrayField(models.UUIDField(null=True))
+    first_at = models.DateTimeField(help_text="When it first had MRR")
+    first_mrr = models.BigIntegerField(help_text="Its MRR then")
+    last_at = models.DateTimeField(help_text="Its last step")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["last_at"], name="mrrtl_last_at"),
+            models.Index(fields=["tenant_id"], name="mrrtl_tenant"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "currency"], name="mrrtl_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.currency}"
 
 
 class MrrDirty(models.Model):

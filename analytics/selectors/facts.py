@@ -1,3 +1,4 @@
+# ruff: noqa: S608 (table names are constants)
 """The MRR facts: the subscription change history read as frozen facts, and the stored segments
 computed from it (rebuilt in bulk, or incrementally for what changed since the last read).
 
@@ -6,25 +7,31 @@ migration 0002) name each subscription whose facts changed in `analytics_mrrdirt
 segments are recomputed before the read, so a figure always reflects the facts as of the read.
 """
 
-import io
 import time
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
 
 from analytics.calculations.mrr import (
+    OPEN_END,
     ChangeFact,
     ContractFact,
     CouponFact,
     PlanFact,
+    Segment,
     SubscriptionFacts,
     mrr_segments,
+    timelines,
 )
-from analytics.models import MrrSegment
+from analytics.models import MrrDaily, MrrDailyRange, MrrSegment, MrrTimeline
+from billing_project.shared.clock import utcnow
 from subscriptions.pricing.coupons import CouponTerms
 
 SEGMENTS = MrrSegment._meta.db_table
+TIMELINES = MrrTimeline._meta.db_table
+DAILY = MrrDaily._meta.db_table
+RANGE = MrrDailyRange._meta.db_table
 DIRTY = "analytics_mrrdirty"
 REFRESH_LOCK = 715_015  # pg advisory lock: one refresh at a time
 MRR_KINDS = (
@@ -35,6 +42,10 @@ MRR_KINDS = (
     "cancelled",
     "status_changed",
 )
+
+
+def clock_today() -> date:
+    return utcnow().date()
 
 
 def plans_load() -> dict:
@@ -72,7 +83,7 @@ def facts_load(
         cursor.execute(
             f"""SELECT s.id, s.tenant_id, s.started_at, t.timezone, s.trial_end IS NOT NULL
                   FROM subscriptions_subscription s
-                  JOIN subscriptions_tenant t ON t.id = s.tenant_id {clause}""",  # noqa: S608
+                  JOIN subscriptions_tenant t ON t.id = s.tenant_id {clause}""",
             params,
         )
         subs = cursor.fetchall()
@@ -84,7 +95,7 @@ def facts_load(
             f"""SELECT subscription_id, kind, effective_at, to_plan_id, note
                   FROM subscriptions_subscriptionchange
                   {sub_filter}{" AND" if where else "WHERE"} kind = ANY(%(kinds)s)
-                 ORDER BY subscription_id, created_at, id""",  # noqa: S608
+                 ORDER BY subscription_id, created_at, id""",
             {**sub_params, "kinds": list(MRR_KINDS)},
         )
         changes: dict = {}
@@ -102,7 +113,7 @@ def facts_load(
                        c.duration_in_months, r.first_period_index
                   FROM subscriptions_couponredemption r
                   JOIN subscriptions_coupon c ON c.id = r.coupon_id
-                  {sub_filter.replace("subscription_id", "r.subscription_id")}""",  # noqa: S608
+                  {sub_filter.replace("subscription_id", "r.subscription_id")}""",
             sub_params,
         )
         coupons = {}
@@ -172,16 +183,150 @@ def facts_load(
     ]
 
 
+def _copy(cursor, table: str, columns: str, lines) -> None:
+    data = "".join(lines)
+    if not data:
+        return
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        copy.write(data)
+
+
 def _copy_segments(cursor, segments) -> None:
-    buffer = io.StringIO()
-    for s in segments:
-        buffer.write(
+    _copy(
+        cursor,
+        SEGMENTS,
+        "subscription_id, tenant_id, plan_id, currency, mrr, valid_from, valid_to",
+        (
             f"{s.subscription_id}\t{s.tenant_id}\t{s.plan_id}\t{s.currency}\t{s.mrr}\t"
             f"{s.valid_from.isoformat()}\t{s.valid_to.isoformat()}\n"
+            for s in segments
+        ),
+    )
+
+
+def _array(values) -> str:
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
+
+
+def _timelines_write(cursor, *, tenant_ids=None) -> None:
+    """Recompute the timelines of these tenants (all when None) from their stored segments."""
+    if tenant_ids is None:
+        cursor.execute(f"TRUNCATE {TIMELINES}")
+        cursor.execute(
+            f"SELECT subscription_id, tenant_id, plan_id, currency, mrr, valid_from, valid_to "
+            f"FROM {SEGMENTS}"
         )
-    columns = "subscription_id, tenant_id, plan_id, currency, mrr, valid_from, valid_to"
-    with cursor.copy(f"COPY {SEGMENTS} ({columns}) FROM STDIN") as copy:
-        copy.write(buffer.getvalue())
+    else:
+        tenant_ids = list(tenant_ids)
+        cursor.execute(f"DELETE FROM {TIMELINES} WHERE tenant_id = ANY(%s)", [tenant_ids])
+        cursor.execute(
+            f"SELECT subscription_id, tenant_id, plan_id, currency, mrr, valid_from, valid_to "
+            f"FROM {SEGMENTS} WHERE tenant_id = ANY(%s)",
+            [tenant_ids],
+        )
+    segments = [Segment(*row) for row in cursor.fetchall()]
+    _copy(
+        cursor,
+        TIMELINES,
+        "tenant_id, currency, ats, mrrs, plans, first_at, first_mrr, last_at",
+        (
+            f"{t.tenant_id}\t{t.currency}\t{_array(a.isoformat() for a in t.ats)}\t"
+            f"{_array(t.mrrs)}\t{_array(t.plans)}\t{t.ats[0].isoformat()}\t{t.mrrs[0]}\t"
+            f"{t.ats[-1].isoformat()}\n"
+            for t in timelines(segments=segments)
+        ),
+    )
+
+
+CEIL_DAY = "((({col}) AT TIME ZONE 'UTC') - INTERVAL '1 microsecond')::date + 1"
+
+
+def _daily_rebuild(cursor, *, through: date) -> None:
+    """Every day's checkpoint from the segments: each segment counts from the first midnight at
+    or after its start to the last one before its end (a running sum of per-day changes)."""
+    cursor.execute(f"DELETE FROM {DAILY}")
+    cursor.execute(f"SELECT MIN(valid_from) FROM {SEGMENTS}")
+    first = cursor.fetchone()[0]
+    first_day = first.astimezone(UTC).date() if first else through
+    through = max(through, first_day)
+    start_col = CEIL_DAY.format(col="valid_from")
+    end_col = CEIL_DAY.format(col="valid_to")
+    cursor.execute(
+        f"""
+        WITH ev AS (
+            SELECT {start_col} AS day, currency, plan_id, mrr AS dm, 1 AS ds FROM {SEGMENTS}
+            UNION ALL
+            SELECT {end_col}, currency, plan_id, -mrr, -1 FROM {SEGMENTS}
+             WHERE valid_to < %(open)s
+        ), agg AS (
+            SELECT day, currency, plan_id, SUM(dm) AS dm, SUM(ds) AS ds FROM ev
+             WHERE day <= %(through)s GROUP BY 1, 2, 3
+        ), keys AS (SELECT DISTINCT currency, plan_id FROM agg),
+        grid AS (
+            SELECT g::date AS day, k.currency, k.plan_id
+              FROM keys k, generate_series(%(first)s::date, %(through)s::date, INTERVAL '1 day') g
+        ), running AS (
+            SELECT grid.day, grid.currency, grid.plan_id,
+                   SUM(COALESCE(agg.dm, 0)) OVER w AS mrr,
+                   SUM(COALESCE(agg.ds, 0)) OVER w AS subscribers
+              FROM grid LEFT JOIN agg ON agg.day = grid.day AND agg.currency = grid.currency
+                                     AND agg.plan_id = grid.plan_id
+            WINDOW w AS (PARTITION BY grid.currency, grid.plan_id ORDER BY grid.day)
+        )
+        INSERT INTO {DAILY} (day, currency, plan_id, mrr, subscribers)
+        SELECT day, currency, plan_id, mrr, subscribers FROM running
+         WHERE mrr <> 0 OR subscribers <> 0""",
+        {"open": OPEN_END, "through": through, "first": first_day},
+    )
+    cursor.execute(
+        f"""INSERT INTO {RANGE} (id, first_day, last_day) VALUES (1, %(first)s, %(through)s)
+            ON CONFLICT (id) DO UPDATE SET first_day = EXCLUDED.first_day,
+                                           last_day = EXCLUDED.last_day""",
+        {"first": first_day, "through": through},
+    )
+
+
+def _daily_range(cursor):
+    cursor.execute(f"SELECT first_day, last_day FROM {RANGE} WHERE id = 1")
+    row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _daily_apply(cursor, *, ids, sign: int, days: tuple) -> None:
+    """Add (sign 1) or take away (-1) the stored segments of these subscriptions from the
+    built days' checkpoints."""
+    first_day, last_day = days
+    cursor.execute(
+        f"""
+        INSERT INTO {DAILY} (day, currency, plan_id, mrr, subscribers)
+        SELECT g::date, currency, plan_id, %(sign)s * SUM(mrr), %(sign)s * COUNT(*)
+          FROM {SEGMENTS},
+               generate_series(GREATEST({CEIL_DAY.format(col="valid_from")}, %(first)s::date),
+                               LEAST({CEIL_DAY.format(col="valid_to")} - 1, %(last)s::date),
+                               INTERVAL '1 day') g
+         WHERE subscription_id = ANY(%(ids)s)
+         GROUP BY 1, 2, 3
+        ON CONFLICT (day, currency, plan_id) DO UPDATE
+           SET mrr = {DAILY}.mrr + EXCLUDED.mrr,
+               subscribers = {DAILY}.subscribers + EXCLUDED.subscribers""",
+        {"sign": sign, "ids": ids, "first": first_day, "last": last_day},
+    )
+
+
+def daily_ensure(*, through: date) -> None:
+    """Build the daily checkpoints when they are missing or end before `through`."""
+    with connection.cursor() as cursor:
+        days = _daily_range(cursor)
+    if days is not None and days[1] >= through:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
+        days = _daily_range(cursor)
+        if days is None or days[1] < through:
+            _daily_rebuild(cursor, through=through)
+
+
+BULK = 5000  # above this many subscriptions, rebuild the daily checkpoints whole
 
 
 def segments_rebuild(
@@ -191,11 +336,12 @@ def segments_rebuild(
     started_before: datetime | None = None,
 ) -> tuple:
     """Recompute and replace the segments of these subscriptions (all when None; with
-    `live_since`/`started_before`, those live in that range). The dirty marks they had before
-    the facts were read are consumed. Returns (subscriptions, segments, seconds)."""
+    `live_since`/`started_before`, those live in that range), then their tenants' timelines and
+    the daily checkpoints. The dirty marks they had before the facts were read are consumed.
+    Returns (subscriptions, segments, seconds)."""
     began = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {DIRTY}")  # noqa: S608
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {DIRTY}")
         dirty_seen = cursor.fetchone()[0]
     plans = plans_load()
     everything = subscription_ids is None and live_since is None and started_before is None
@@ -205,24 +351,40 @@ def segments_rebuild(
     segments = []
     for facts in all_facts:
         segments.extend(mrr_segments(facts=facts, plans=plans))
+    through = clock_today() + timedelta(days=1)
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK + 1])
         if everything:
             cursor.execute(f"TRUNCATE {SEGMENTS}")
-            cursor.execute(f"DELETE FROM {DIRTY} WHERE id <= %s", [dirty_seen])  # noqa: S608
+            cursor.execute(f"DELETE FROM {DIRTY} WHERE id <= %s", [dirty_seen])
+            _copy_segments(cursor, segments)
+            _timelines_write(cursor)
+            _daily_rebuild(cursor, through=through)
         else:
             ids = [f.subscription_id for f in all_facts]
             if subscription_ids is not None:
                 ids = list(set(ids) | set(subscription_ids))
             cursor.execute(
-                f"DELETE FROM {SEGMENTS} WHERE subscription_id = ANY(%s)",  # noqa: S608
+                f"SELECT DISTINCT tenant_id FROM {SEGMENTS} WHERE subscription_id = ANY(%s)",
                 [ids],
             )
+            tenants = {row[0] for row in cursor.fetchall()} | {f.tenant_id for f in all_facts}
+            days = _daily_range(cursor)
+            incremental = days is not None and len(ids) <= BULK
+            if incremental:
+                _daily_apply(cursor, ids=ids, sign=-1, days=days)
+            cursor.execute(f"DELETE FROM {SEGMENTS} WHERE subscription_id = ANY(%s)", [ids])
             cursor.execute(
-                f"DELETE FROM {DIRTY} WHERE id <= %s AND subscription_id = ANY(%s)",  # noqa: S608
+                f"DELETE FROM {DIRTY} WHERE id <= %s AND subscription_id = ANY(%s)",
                 [dirty_seen, ids],
             )
-        if segments:
-            _copy_segments(cursor.cursor if hasattr(cursor, "cursor") else cursor, segments)
+            _copy_segments(cursor, segments)
+            _timelines_write(cursor, tenant_ids=tenants)
+            earliest = min((s.valid_from for s in segments), default=None)
+            if incremental and (earliest is None or earliest.date() >= days[0]):
+                _daily_apply(cursor, ids=ids, sign=1, days=days)
+            else:
+                _daily_rebuild(cursor, through=max(through, days[1]) if days else through)
     return len(all_facts), len(segments), time.monotonic() - began
 
 
@@ -230,12 +392,12 @@ def segments_refresh() -> int:
     """Recompute the segments of the subscriptions whose history changed since the last read
     (named by the triggers in `analytics_mrrdirty`). Returns how many were recomputed."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {DIRTY})")  # noqa: S608
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {DIRTY})")
         if not cursor.fetchone()[0]:
             return 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK])
-        cursor.execute(f"DELETE FROM {DIRTY} RETURNING subscription_id, tenant_id")  # noqa: S608
+        cursor.execute(f"DELETE FROM {DIRTY} RETURNING subscription_id, tenant_id")
         rows = cursor.fetchall()
         if not rows:
             return 0

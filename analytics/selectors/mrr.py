@@ -1,3 +1,4 @@
+# ruff: noqa: S608 (table names are constants)
 """MRR reads: totals at an instant, movements between two instants, the trend, churn, ARPU and
 LTV. Every figure is in minor units and per currency (never summed across currencies).
 
@@ -10,10 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 
 from analytics.calculations.churn import (
-    CohortMember,
+    CohortGroup,
     churn_rate,
-    churn_reasons,
-    cohorts,
+    churn_reasons_counted,
+    cohort_rates,
     revenue_churn_rate,
 )
 from analytics.calculations.churn import (
@@ -25,10 +26,15 @@ from analytics.calculations.churn import (
 from analytics.calculations.movements import (
     TenantMrr,
     empty_totals,
-    movement_totals,
     movements,
 )
-from analytics.selectors.facts import SEGMENTS, segments_refresh
+from analytics.selectors.facts import (
+    DAILY,
+    SEGMENTS,
+    TIMELINES,
+    daily_ensure,
+    segments_refresh,
+)
 
 DEFAULT_CURRENCY = "usd"
 SUSPENDED_REASON = "non_payment"  # churn without a cancellation: dunning suspended the tenant
@@ -67,92 +73,141 @@ def period_bounds(*, start_date: date, end_date: date, now: datetime) -> tuple[d
 
 # --- totals at an instant ---------------------------------------------------------------------
 
+_AT_SQL = f"""
+SELECT currency, plan_id, SUM(mrr), SUM(subscribers) FROM (
+    SELECT currency, plan_id, mrr, subscribers FROM {DAILY} WHERE day = %(day)s
+    UNION ALL
+    SELECT currency, plan_id, mrr, 1 FROM {SEGMENTS}
+     WHERE valid_from > %(midnight)s AND valid_from <= %(at)s
+    UNION ALL
+    SELECT currency, plan_id, -mrr, -1 FROM {SEGMENTS}
+     WHERE valid_to > %(midnight)s AND valid_to <= %(at)s
+) x GROUP BY currency, plan_id
+"""
+
+
+def _plans_at(moment: datetime) -> dict[tuple, tuple[int, int]]:
+    """(currency, plan id) -> (MRR, paying subscriptions) at `moment`: the checkpoint of its day
+    plus the segments that started or ended since that midnight."""
+    day = moment.astimezone(UTC).date()
+    daily_ensure(through=day)
+    midnight = datetime.combine(day, time.min, tzinfo=UTC)
+    rows = _rows(_AT_SQL, {"day": day, "midnight": midnight, "at": moment})
+    return {
+        (currency, plan_id): (int(total), int(subscribers))
+        for currency, plan_id, total, subscribers in rows
+        if total or subscribers
+    }
+
+
+def _total_at(moment: datetime) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for (currency, _), (total, _) in _plans_at(moment).items():
+        totals[currency] = totals.get(currency, 0) + total
+    return {c: v for c, v in sorted(totals.items()) if v}
+
+
+def _subscribers_at(moment: datetime) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for (currency, _), (_, subscribers) in _plans_at(moment).items():
+        counts[currency] = counts.get(currency, 0) + subscribers
+    return {c: v for c, v in counts.items() if v}
+
 
 def mrr_at(*, moment: datetime) -> dict[str, int]:
     """Total MRR per currency at `moment`."""
     segments_refresh()
-    rows = _rows(
-        f"""SELECT currency, SUM(mrr) FROM {SEGMENTS}
-             WHERE valid_from <= %(at)s AND valid_to > %(at)s GROUP BY currency""",  # noqa: S608
-        {"at": moment},
-    )
-    return {currency: int(total) for currency, total in sorted(rows)}
+    return _total_at(moment)
 
 
 def mrr_by_tenant_at(*, moment: datetime) -> dict[tuple, int]:
     """MRR per (tenant id, currency) at `moment` (tenants with MRR only)."""
     segments_refresh()
     rows = _rows(
-        f"""SELECT tenant_id, currency, SUM(mrr) FROM {SEGMENTS}
-             WHERE valid_from <= %(at)s AND valid_to > %(at)s
-             GROUP BY tenant_id, currency""",  # noqa: S608
+        f"""SELECT tenant_id, currency, mrrs[width_bucket(%(at)s::timestamptz, ats)]
+              FROM {TIMELINES} WHERE first_at <= %(at)s""",
         {"at": moment},
     )
-    return {(tenant_id, currency): int(total) for tenant_id, currency, total in rows}
-
-
-def _subscribers_at(moment: datetime) -> dict[str, int]:
-    rows = _rows(
-        f"""SELECT currency, COUNT(DISTINCT tenant_id) FROM {SEGMENTS}
-             WHERE valid_from <= %(at)s AND valid_to > %(at)s GROUP BY currency""",  # noqa: S608
-        {"at": moment},
-    )
-    return {currency: int(n) for currency, n in rows}
+    return {(t, c): int(v) for t, c, v in rows if v}
 
 
 def _by_plan(moment: datetime) -> dict[str, dict[str, dict]]:
     """Per currency: {plan slug: {mrr, subscribers}} at `moment`; every active plan of the
     currency is listed (zeros when it has no subscriber)."""
-    rows = _rows(
-        f"""SELECT p.currency, p.slug, COALESCE(SUM(s.mrr), 0),
-                   COUNT(DISTINCT s.subscription_id), p.amount
-              FROM subscriptions_plan p
-              LEFT JOIN {SEGMENTS} s ON s.plan_id = p.id
-                   AND s.valid_from <= %(at)s AND s.valid_to > %(at)s
-             WHERE p.active OR s.id IS NOT NULL
-             GROUP BY p.currency, p.slug, p.amount
-             ORDER BY p.currency, p.amount, p.slug""",  # noqa: S608
-        {"at": moment},
+    figures = _plans_at(moment)
+    plans = _rows(
+        "SELECT id, slug, currency, active FROM subscriptions_plan ORDER BY currency, amount, slug",
+        [],
     )
     result: dict[str, dict[str, dict]] = {}
-    for currency, slug, total, subscribers, _ in rows:
-        result.setdefault(currency, {})[slug] = {"mrr": int(total), "subscribers": int(subscribers)}
+    for plan_id, slug, currency, active in plans:
+        total, subscribers = figures.get((currency, plan_id), (0, 0))
+        if active or total or subscribers:
+            result.setdefault(currency, {})[slug] = {"mrr": total, "subscribers": subscribers}
     return result
 
 
 # --- movements --------------------------------------------------------------------------------
 
+# Each tenant whose MRR moved between t0 and t1: its MRR at both, and when it first had MRR.
+_PAIRS = f"""
+SELECT tenant_id, currency, first_at,
+       COALESCE(mrrs[width_bucket(%(t0)s::timestamptz, ats)], 0) AS m0,
+       COALESCE(mrrs[width_bucket(%(t1)s::timestamptz, ats)], 0) AS m1
+  FROM {TIMELINES}
+ WHERE last_at > %(t0)s AND first_at <= %(t1)s
+"""
 
-_TENANT_PAIRS_SQL = f"""
-WITH changed AS (
-    SELECT tenant_id FROM {SEGMENTS} WHERE valid_from > %(t0)s AND valid_from <= %(t1)s
-    UNION
-    SELECT tenant_id FROM {SEGMENTS} WHERE valid_to > %(t0)s AND valid_to <= %(t1)s
-)
-SELECT s.tenant_id, s.currency,
-       COALESCE(SUM(s.mrr) FILTER (WHERE s.valid_from <= %(t0)s AND s.valid_to > %(t0)s), 0),
-       COALESCE(SUM(s.mrr) FILTER (WHERE s.valid_from <= %(t1)s AND s.valid_to > %(t1)s), 0),
-       BOOL_OR(s.valid_from < %(t0)s)
-  FROM {SEGMENTS} s JOIN changed c ON c.tenant_id = s.tenant_id
- WHERE s.valid_from <= %(t1)s
- GROUP BY s.tenant_id, s.currency
-"""  # noqa: S608
+# The classification of analytics.calculations.movements.movement_kind, summed in SQL (one pass
+# over the tenants that moved); a test checks it against the pure one.
+_TOTALS_SQL = f"""
+SELECT currency,
+       COALESCE(SUM(m1) FILTER (WHERE m0 = 0 AND m1 > 0 AND first_at >= %(t0)s), 0),
+       COALESCE(SUM(m1 - m0) FILTER (WHERE m0 > 0 AND m1 > m0), 0),
+       COALESCE(SUM(m1 - m0) FILTER (WHERE m1 > 0 AND m1 < m0), 0),
+       COALESCE(SUM(-m0) FILTER (WHERE m0 > 0 AND m1 = 0), 0),
+       COALESCE(SUM(m1) FILTER (WHERE m0 = 0 AND m1 > 0 AND first_at < %(t0)s), 0),
+       COUNT(*) FILTER (WHERE m0 > 0 AND m1 = 0)
+  FROM ({_PAIRS}) p
+ WHERE m0 <> m1
+ GROUP BY currency
+"""
 
 
-def _tenant_pairs(t0: datetime, t1: datetime) -> list[TenantMrr]:
+def _totals(t0: datetime, t1: datetime) -> tuple[dict, dict]:
+    """Per currency: the movement totals, and how many tenants churned."""
+    totals, churned = {}, {}
+    for currency, new, expansion, contraction, churn, reactivation, lost in _rows(
+        _TOTALS_SQL, {"t0": t0, "t1": t1}
+    ):
+        row = {
+            "new_mrr": int(new),
+            "expansion_mrr": int(expansion),
+            "contraction_mrr": int(contraction),
+            "churn_mrr": int(churn),
+            "reactivation_mrr": int(reactivation),
+        }
+        row["net_new_mrr"] = sum(row.values())
+        totals[currency], churned[currency] = row, int(lost)
+    return totals, churned
+
+
+def _tenant_pairs(t0: datetime, t1: datetime, currency: str | None = None) -> list[TenantMrr]:
     """Each tenant whose MRR changed between t0 and t1 (per currency): MRR at both ends and
     whether it had MRR at any instant before t0."""
+    sql = f"SELECT * FROM ({_PAIRS}) p WHERE m0 <> m1"
+    params = {"t0": t0, "t1": t1}
+    if currency:
+        sql += " AND currency = %(currency)s"
+        params["currency"] = currency
     return [
-        TenantMrr(tenant_id, currency, int(start), int(end), bool(before))
-        for tenant_id, currency, start, end, before in _rows(
-            _TENANT_PAIRS_SQL, {"t0": t0, "t1": t1}
-        )
-        if start != end
+        TenantMrr(tenant_id, code, int(start), int(end), first_at < t0)
+        for tenant_id, code, first_at, start, end in _rows(sql, params)
     ]
 
 
-def _moves(t0: datetime, t1: datetime):
-    return movements(tenants=_tenant_pairs(t0, t1))
+def _moves(t0: datetime, t1: datetime, currency: str | None = None):
+    return movements(tenants=_tenant_pairs(t0, t1, currency))
 
 
 def mrr_movements(
@@ -161,7 +216,7 @@ def mrr_movements(
     """The tenant-level movements behind the totals of `mrr_report` (largest first)."""
     segments_refresh()
     t0, t1 = period_bounds(start_date=start_date, end_date=end_date, now=now)
-    moves = [m for m in _moves(t0, t1) if currency is None or m.currency == currency]
+    moves = _moves(t0, t1, currency)
     names = dict(
         _rows(
             "SELECT id, name FROM subscriptions_tenant WHERE id = ANY(%s)",
@@ -200,9 +255,13 @@ def mrr_report(
     """The body of GET analytics/mrr: the guide's shape for one currency, plus `by_currency`."""
     segments_refresh()
     t0, t1 = period_bounds(start_date=start_date, end_date=end_date, now=now)
-    totals = movement_totals(moves=_moves(t0, t1))
-    end_mrr = _total_at(t1)
+    totals, _ = _totals(t0, t1)
     plans = _by_plan(t1)
+    end_mrr = {
+        c: sum(v["mrr"] for v in rows.values())
+        for c, rows in plans.items()
+        if any(v["mrr"] for v in rows.values())
+    }
     currencies = sorted(set(totals) | set(end_mrr) | {c for c in plans if any(
         v["mrr"] for v in plans[c].values())})  # fmt: skip
     by_currency = {}
@@ -236,15 +295,6 @@ METRIC_ORDER = (
 
 def _ordered(metrics: dict) -> dict:
     return {key: metrics[key] for key in METRIC_ORDER}
-
-
-def _total_at(moment: datetime) -> dict[str, int]:
-    rows = _rows(
-        f"""SELECT currency, SUM(mrr) FROM {SEGMENTS}
-             WHERE valid_from <= %(at)s AND valid_to > %(at)s GROUP BY currency""",  # noqa: S608
-        {"at": moment},
-    )
-    return {currency: int(total) for currency, total in rows}
 
 
 # --- trend, ARPU, LTV -------------------------------------------------------------------------
@@ -296,7 +346,7 @@ def ltv(*, now: datetime) -> dict[str, int | None]:
     segments_refresh()
     start_date, end_date = _last_complete_month(now)
     t0, t1 = period_bounds(start_date=start_date, end_date=end_date, now=now)
-    totals = movement_totals(moves=_moves(t0, t1))
+    totals, _ = _totals(t0, t1)
     start_mrr = _total_at(t0)
     result = {}
     for c, value in arpu(moment=now).items():
@@ -315,27 +365,39 @@ def ltv(*, now: datetime) -> dict[str, int | None]:
 
 
 _COHORT_SQL = f"""
-WITH first AS (
-    SELECT DISTINCT ON (tenant_id, currency) tenant_id, currency, valid_from, mrr
-      FROM {SEGMENTS}
-     WHERE valid_from <= %(t1)s
-     ORDER BY tenant_id, currency, valid_from, mrr DESC
-), at_end AS (
-    SELECT tenant_id, currency, SUM(mrr) AS mrr FROM {SEGMENTS}
-     WHERE valid_from <= %(t1)s AND valid_to > %(t1)s GROUP BY tenant_id, currency
-)
-SELECT f.tenant_id, f.currency, f.valid_from, f.mrr, COALESCE(e.mrr, 0)
-  FROM first f LEFT JOIN at_end e ON e.tenant_id = f.tenant_id AND e.currency = f.currency
-"""  # noqa: S608
-
-_REASONS_SQL = """
-SELECT DISTINCT ON (s.tenant_id) s.tenant_id, c.note
-  FROM subscriptions_subscriptionchange c
-  JOIN subscriptions_subscription s ON s.id = c.subscription_id
- WHERE c.kind = 'cancelled' AND c.effective_at > %(t0)s AND c.effective_at <= %(t1)s
-   AND s.tenant_id = ANY(%(tenants)s)
- ORDER BY s.tenant_id, c.effective_at DESC
+SELECT currency, date_trunc('month', first_at AT TIME ZONE 'UTC')::date, COUNT(*),
+       COUNT(*) FILTER (WHERE m1 > 0), SUM(first_mrr), SUM(m1)
+  FROM (SELECT currency, first_at, first_mrr,
+               COALESCE(mrrs[width_bucket(%(t1)s::timestamptz, ats)], 0) AS m1
+          FROM {TIMELINES} WHERE first_at <= %(t1)s) x
+ GROUP BY 1, 2
 """
+
+# The churned tenants (MRR at the start, none at the end) with the reason of the last
+# cancellation of theirs in the range (none: suspended by dunning).
+_REASONS_SQL = f"""
+WITH lost AS (SELECT tenant_id, currency FROM ({_PAIRS}) p WHERE m0 > 0 AND m1 = 0),
+reason AS (
+    SELECT DISTINCT ON (s.tenant_id) s.tenant_id, c.note
+      FROM subscriptions_subscriptionchange c
+      JOIN subscriptions_subscription s ON s.id = c.subscription_id
+     WHERE c.kind = 'cancelled' AND c.effective_at > %(t0)s AND c.effective_at <= %(t1)s
+       AND s.tenant_id IN (SELECT tenant_id FROM lost)
+     ORDER BY s.tenant_id, c.effective_at DESC
+)
+SELECT l.currency, r.note, COUNT(*) FROM lost l LEFT JOIN reason r ON r.tenant_id = l.tenant_id
+ GROUP BY 1, 2
+"""
+
+EMPTY_CHURN = {
+    "churn_rate": 0.0,
+    "revenue_churn_rate": 0.0,
+    "cohort_analysis": {},
+    "churn_reasons": {},
+    "churned_tenants": 0,
+    "tenants_at_start": 0,
+    "mrr_at_start": 0,
+}
 
 
 def churn_report(
@@ -345,53 +407,40 @@ def churn_report(
     `by_currency`."""
     segments_refresh()
     t0, t1 = period_bounds(start_date=start_date, end_date=end_date, now=now)
-    moves = _moves(t0, t1)
-    totals = movement_totals(moves=moves)
+    totals, churned = _totals(t0, t1)
     start_mrr = _total_at(t0)
     start_customers = _subscribers_at(t0)
-    churned = [m for m in moves if m.kind == "churn"]
-    reasons = dict(
-        _rows(_REASONS_SQL, {"t0": t0, "t1": t1, "tenants": [m.tenant_id for m in churned]})
-    )
-    members: dict[str, list[CohortMember]] = {}
-    for tenant_id, code, first_at, first_mrr, end_mrr in _rows(_COHORT_SQL, {"t1": t1}):
-        members.setdefault(code, []).append(
-            CohortMember(tenant_id, first_at.date().replace(day=1), int(first_mrr), int(end_mrr))
+    reasons: dict[str, list] = {}
+    for code, note, n in _rows(_REASONS_SQL, {"t0": t0, "t1": t1}):
+        reasons.setdefault(code, []).append((SUSPENDED_REASON if note is None else note, n))
+    groups: dict[str, list[CohortGroup]] = {}
+    for code, month, size, kept, first_mrr, end_mrr in _rows(_COHORT_SQL, {"t1": t1}):
+        groups.setdefault(code, []).append(
+            CohortGroup(month, int(size), int(kept), int(first_mrr), int(end_mrr))
         )
-    currencies = sorted(set(totals) | set(start_mrr) | set(members))
+    currencies = sorted(set(totals) | set(start_mrr) | set(groups))
     by_currency = {}
     for code in currencies:
         row = totals.get(code, empty_totals())
-        lost = [m for m in churned if m.currency == code]
         by_currency[code] = {
-            "churn_rate": churn_rate(churned=len(lost), at_start=start_customers.get(code, 0)),
+            "churn_rate": churn_rate(
+                churned=churned.get(code, 0), at_start=start_customers.get(code, 0)
+            ),
             "revenue_churn_rate": revenue_churn_rate(
                 churn_mrr=row["churn_mrr"],
                 contraction_mrr=row["contraction_mrr"],
                 mrr_start=start_mrr.get(code, 0),
             ),
-            "cohort_analysis": cohorts(members=members.get(code, [])),
-            "churn_reasons": churn_reasons(
-                reasons=[reasons.get(m.tenant_id, SUSPENDED_REASON) for m in lost]
-            ),
-            "churned_tenants": len(lost),
+            "cohort_analysis": cohort_rates(groups=groups.get(code, [])),
+            "churn_reasons": churn_reasons_counted(counts=reasons.get(code, [])),
+            "churned_tenants": churned.get(code, 0),
             "tenants_at_start": start_customers.get(code, 0),
             "mrr_at_start": start_mrr.get(code, 0),
         }
     chosen = pick_currency(requested=currency, present=currencies)
-    empty = {
-        "churn_rate": 0.0,
-        "revenue_churn_rate": 0.0,
-        "cohort_analysis": {},
-        "churn_reasons": {},
-        "churned_tenants": 0,
-        "tenants_at_start": 0,
-        "mrr_at_start": 0,
-    }
-    shown = by_currency.get(chosen, empty)
     return {
         "period": {"start": iso(t0), "end": iso(t1)},
         "currency": chosen,
-        **shown,
+        **by_currency.get(chosen, EMPTY_CHURN),
         "by_currency": by_currency,
     }
