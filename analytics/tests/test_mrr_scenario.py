@@ -120,6 +120,14 @@ def test_january_february_march(history, staff_client):
     kinds = {(row["tenant_name"], row["movement"], row["amount"]) for row in moves["results"]}
     assert kinds == {("A", "expansion", 15000), ("C", "churn", -80000)}
     assert moves["count"] == 2
+    # the report's totals (summed in SQL) equal the pure classification of the listed movements
+    for month in (1, 2, 3):
+        start, end = month_range(month)
+        rows = mrr_movements_rows(staff_client, start, end)
+        metrics = mrr(staff_client, start, end)["metrics"]
+        for kind in ("new", "expansion", "contraction", "churn", "reactivation"):
+            listed = sum(r["amount"] for r in rows if r["movement"] == kind)
+            assert listed == metrics[f"{kind}_mrr"], (month, kind)
 
 
 def test_a_trial_counts_only_once_it_converts(staff_client, make_tenant):
