@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from analytics.apis.mrr import ChurnApi, MrrApi, MrrMovementsApi
+
+urlpatterns: list = [
+    path("analytics/mrr", MrrApi.as_view(), name="analytics-mrr"),
+    path("analytics/mrr/movements", MrrMovementsApi.as_view(), name="analytics-mrr-movements"),
+    path("analytics/churn", ChurnApi.as_view(), name="analytics-churn"),
+]
