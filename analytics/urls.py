@@ -1,3 +1,29 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from analytics.apis import insights
+
+urlpatterns: list = [
+    path("analytics/usage", insights.UsageAnalyticsApi.as_view(), name="analytics-usage"),
+    path(
+        "analytics/usage/forecast",
+        insights.UsageForecastApi.as_view(),
+        name="analytics-usage-forecast",
+    ),
+    path(
+        "analytics/payment-health",
+        insights.PaymentHealthApi.as_view(),
+        name="analytics-payment-health",
+    ),
+    path(
+        "analytics/acquisition-spend",
+        insights.AcquisitionSpendApi.as_view(),
+        name="analytics-acquisition-spend",
+    ),
+    path("analytics/cac", insights.CacApi.as_view(), name="analytics-cac"),
+    path("analytics/plan-costs", insights.PlanCostApi.as_view(), name="analytics-plan-costs"),
+    path(
+        "executive-dashboard",
+        insights.ExecutiveDashboardApi.as_view(),
+        name="executive-dashboard",
+    ),
+]
