@@ -1,8 +1,12 @@
 from django.urls import path
 
 from analytics.apis import insights
+from analytics.apis.mrr import ChurnApi, MrrApi, MrrMovementsApi
 
 urlpatterns: list = [
+    path("analytics/mrr", MrrApi.as_view(), name="analytics-mrr"),
+    path("analytics/mrr/movements", MrrMovementsApi.as_view(), name="analytics-mrr-movements"),
+    path("analytics/churn", ChurnApi.as_view(), name="analytics-churn"),
     path("analytics/usage", insights.UsageAnalyticsApi.as_view(), name="analytics-usage"),
     path(
         "analytics/usage/forecast",

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
 
     dependencies = [
-        ('analytics', '0001_initial'),
+        ('analytics', '0002_mrr'),
         ('subscriptions', '0006_tenant_hierarchy'),
     ]
 

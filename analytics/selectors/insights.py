@@ -243,14 +243,14 @@ def _mrr_selectors():
         return None
 
 
-def _by_plan(report) -> dict:
-    """{slug: {mrr, subscribers}} from `mrr_report` (one body, or one per currency)."""
-    if isinstance(report, list):
-        merged: dict = {}
-        for item in report:
-            merged.update(item.get("by_plan", {}))
-        return merged
-    return dict(report.get("by_plan", {}))
+def _by_plan(report: dict) -> dict:
+    """{slug: {mrr, subscribers}} of every currency from `mrr_report`'s `by_currency` (a plan
+    has one currency, so slugs do not collide)."""
+    merged: dict = {}
+    for body in report.get("by_currency", {}).values():
+        merged.update(body.get("by_plan", {}))
+    merged.update({k: v for k, v in report.get("by_plan", {}).items() if k not in merged})
+    return merged
 
 
 def executive_dashboard(*, now: datetime) -> dict:

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from django.db import transaction
 
-from subscriptions.models import Subscription, Tenant
-from subscriptions.models.subscriptions import SubscriptionStatus
+from subscriptions.models import Subscription, SubscriptionChange, Tenant
+from subscriptions.models.subscriptions import ChangeKind, SubscriptionStatus
 from subscriptions.models.tenants import ServiceLevel, TenantStatus
 
 SUBSCRIPTION_STATUS = {
@@ -40,10 +40,25 @@ def tenants_billing_status_set(*, statuses: dict, now: datetime) -> int:
             )
             sub_status = SUBSCRIPTION_STATUS.get(status)
             if sub_status is not None:
-                (
+                following = (
                     Subscription.objects.live()
                     .filter(tenant_id__in=tenant_ids)
                     .exclude(status__in=(SubscriptionStatus.TRIALING, sub_status))
-                    .update(status=sub_status, updated_at=now)
+                )
+                before = list(following.select_for_update().values_list("pk", "status"))
+                following.filter(pk__in=[pk for pk, _ in before]).update(
+                    status=sub_status, updated_at=now
+                )
+                # The history records each status change (analytics' MRR reads it).
+                SubscriptionChange.objects.bulk_create(
+                    SubscriptionChange(
+                        subscription_id=pk,
+                        kind=ChangeKind.STATUS_CHANGED,
+                        effective_at=now,
+                        actor="dunning",
+                        note=f"{old} -> {sub_status}",
+                        created_at=now,
+                    )
+                    for pk, old in before
                 )
     return changed
