@@ -4,7 +4,6 @@ Every figure is computed from the rows as of the call (`now`): no snapshot or jo
 run first. Money is integer minor units per currency; nothing is summed across currencies.
 """
 
-import importlib
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -14,6 +13,7 @@ from django.db.models.functions import Coalesce
 from analytics.calculations import acquisition as unit
 from analytics.calculations.health import FAILED_WINDOW_DAYS, payment_health
 from analytics.models import AcquisitionSpend, PlanCost
+from analytics.selectors import mrr as mrr_selectors
 from analytics.selectors import usage_report
 from analytics.serializers_insights import forecast_data, health_data, health_summary
 from dunning.models import CaseStatus, DunningCase
@@ -232,17 +232,6 @@ DASHBOARD_ROWS = 50  # per-tenant lists on the dashboard: the first 50 (the full
 # their own endpoints: analytics/payment-health, analytics/usage/forecast)
 
 
-def _mrr_selectors():
-    """`analytics.selectors.mrr` (MRR, its trend, ARPU, LTV, MRR by plan), or None while that
-    module is not installed: the dashboard then leaves those figures null."""
-    try:
-        return importlib.import_module("analytics.selectors.mrr")
-    except ModuleNotFoundError as exc:
-        if exc.name != "analytics.selectors.mrr":
-            raise
-        return None
-
-
 def _by_plan(report: dict) -> dict:
     """{slug: {mrr, subscribers}} of every currency from `mrr_report`'s `by_currency` (a plan
     has one currency, so slugs do not collide)."""
@@ -257,18 +246,11 @@ def executive_dashboard(*, now: datetime) -> dict:
     """Every figure of the executive dashboard as of `now`, per currency, in minor units (see
     the README's Analytics section for each definition)."""
     today = now.date()
-    mrr = _mrr_selectors()
-    current: dict = {}
-    trend: list = []
-    arpu: dict = {}
-    ltv: dict = {}
-    by_plan: dict = {}
-    if mrr is not None:
-        current = dict(mrr.mrr_at(moment=now))
-        trend = list(mrr.mrr_trend(months=12, now=now))
-        arpu = dict(mrr.arpu(moment=now))
-        ltv = dict(mrr.ltv(now=now))
-        by_plan = _by_plan(mrr.mrr_report(start_date=today, end_date=today, now=now))
+    current = mrr_selectors.mrr_at(moment=now)
+    trend = mrr_selectors.mrr_trend(months=12, now=now)
+    arpu = mrr_selectors.arpu(moment=now)
+    ltv = mrr_selectors.ltv(now=now)
+    by_plan = _by_plan(mrr_selectors.mrr_report(start_date=today, end_date=today, now=now))
     cac = cac_report(now=now, months=12)
     this_month = month_start(today)
     last_month = month_start(this_month - timedelta(days=1))
@@ -303,8 +285,8 @@ def executive_dashboard(*, now: datetime) -> dict:
         ltv_value = ltv.get(currency)
         cac_value = cac.get(currency, {}).get("cac")
         by_currency[currency] = {
-            "mrr": current.get(currency, 0) if mrr is not None else None,
-            "arr": 12 * current.get(currency, 0) if mrr is not None else None,
+            "mrr": current.get(currency, 0),
+            "arr": 12 * current.get(currency, 0),
             "arpu": arpu.get(currency),
             "ltv": ltv_value,
             "cac": cac_value,
@@ -319,12 +301,11 @@ def executive_dashboard(*, now: datetime) -> dict:
     forecast_body = forecast_data(forecast)
     return {
         "as_of": iso_z(now),
-        "mrr_available": mrr is not None,
         "currencies": currencies,
         "by_currency": by_currency,
         "mrr_trend": dict(sorted(trend_by_currency.items())),
         "cac": cac,
-        "profitability_by_plan": profitability_by_plan(by_plan=by_plan) if mrr else [],
+        "profitability_by_plan": profitability_by_plan(by_plan=by_plan),
         "usage_forecast": {
             "summary": forecast_body["summary"],
             "tenants": forecast_body["tenants"][:DASHBOARD_ROWS],
