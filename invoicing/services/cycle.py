@@ -26,10 +26,12 @@ from django.db import transaction
 
 from billing_project.shared.clock import utcnow
 from billing_project.shared.dispatch import dispatch_task, outbox_sweep
-from invoicing.models import BillingRunFailure
+from invoicing.models import BillingRun, BillingRunFailure
 from invoicing.services.consolidation import consolidated_due_finalize
 from invoicing.services.generation import (
+    GenerationTimes,
     TermsCache,
+    generation_times,
     invoice_period_advance,
     invoice_period_advance_many,
     invoice_trial_end,
@@ -58,6 +60,7 @@ class CycleResult:
     cancellations: int = 0
     failures: int = 0
     invoice_ids: list = field(default_factory=list)
+    run_id: int | None = None
 
     def summary_line(self) -> str:
         stamp = self.now.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -231,10 +234,55 @@ def _bill_chunk(sub_ids, *, now, result: CycleResult, cache, deliver) -> list:
     return [sub_id for sub_id in sub_ids if sub_id not in locked_ids]
 
 
+def _run_start(*, now: datetime) -> BillingRun | None:
+    try:
+        return BillingRun.objects.create(started_at=datetime.now(UTC), as_of=now)
+    except Exception:  # the record is for monitoring: the run goes on without it
+        log.exception("billing cycle: could not record the run")
+        return None
+
+
+def _run_finish(run, *, result: CycleResult, times: GenerationTimes, error: str = "") -> None:
+    if run is None:
+        return
+    try:
+        BillingRun.objects.filter(pk=run.pk).update(
+            finished_at=datetime.now(UTC),
+            invoices=result.invoices,
+            periods=result.periods,
+            trial_ends=result.trial_ends,
+            cancellations=result.cancellations,
+            failures=result.failures,
+            generated=times.count,
+            generation_ms_total=round(times.total * 1000),
+            generation_ms_max=round(times.max * 1000),
+            error=error[-8000:],
+        )
+    except Exception:
+        log.exception("billing cycle: could not record the run's end")
+
+
 def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
+    """The cycle as of `now`, recorded as a BillingRun (counts and invoice generation times)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     result = CycleResult(now=now)
+    run = _run_start(now=now)
+    result.run_id = run.pk if run is not None else None
+    times = GenerationTimes()
+    token = generation_times.set(times)
+    try:
+        _cycle(now=now, deliver=deliver, result=result)
+    except Exception as exc:
+        _run_finish(run, result=result, times=times, error="".join(traceback.format_exception(exc)))
+        raise
+    finally:
+        generation_times.reset(token)
+    _run_finish(run, result=result, times=times)
+    return result
+
+
+def _cycle(*, now: datetime, deliver: bool, result: CycleResult) -> None:
     dunning_steps_run(now=now)
     outbox_sweep(now=utcnow())  # emails, collections a broker outage left (wall-clock due)
     collection_retries_run(now=now)
@@ -277,4 +325,3 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
     except Exception as exc:  # left as drafts: the next run finalizes them
         result.failures += 1
         _record_failure(subscription_id=None, step="consolidation", now=now, exc=exc)
-    return result
