@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from analytics.apis import alerts
+
+urlpatterns: list = [
+    path("alerts/rules", alerts.AlertRuleListCreateApi.as_view(), name="alert-rules"),
+    path("alerts/firings", alerts.AlertFiringListApi.as_view(), name="alert-firings"),
+]

@@ -150,9 +150,7 @@ def usage_batch_record(*, tenant_id: UUID, records, catalog, now: datetime) -> B
                 raise
         else:
             if result.accepted:
-                metrics.inc(
-                    metrics.USAGE_EVENTS_INGESTED, result.accepted, source="batch"
-                )
+                metrics.inc(metrics.USAGE_EVENTS_INGESTED, result.accepted, source="batch")
             return result
     raise AssertionError("unreachable")
 

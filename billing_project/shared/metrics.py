@@ -82,14 +82,14 @@ def inc(metric: Counter, amount: float = 1, **labels) -> None:
     """`metric.labels(**labels).inc(amount)`, never raising."""
     try:
         (metric.labels(**labels) if labels else metric).inc(amount)
-    except Exception as exc:  # noqa: BLE001 - metrics never break billing
+    except Exception as exc:
         _warn(metric, exc)
 
 
 def observe(metric: Histogram, seconds: float, **labels) -> None:
     try:
         (metric.labels(**labels) if labels else metric).observe(seconds)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _warn(metric, exc)
 
 
@@ -99,7 +99,7 @@ def inc_after_commit(metric: Counter, amount: float = 1, **labels) -> None:
         from django.db import transaction
 
         transaction.on_commit(lambda: inc(metric, amount, **labels))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _warn(metric, exc)
 
 
@@ -117,9 +117,7 @@ def timed(metric: Histogram, **labels):
 
 
 def multiprocess_dir() -> str:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "") or os.environ.get(
-        "prometheus_multiproc_dir", ""
-    )
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 class _Delegate:
@@ -163,5 +161,5 @@ def child_exit(server, worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.warning("metrics: mark_process_dead(%s) failed: %s", getattr(worker, "pid", "?"), exc)

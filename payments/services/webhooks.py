@@ -87,7 +87,9 @@ def webhook_event_receive(*, event: dict, now: datetime) -> tuple[WebhookEvent, 
     )
     WebhookEvent.objects.bulk_create([row], ignore_conflicts=True)
     created = WebhookEvent.objects.filter(pk=row.pk).exists()
-    metrics.inc(metrics.WEBHOOK_EVENTS_RECEIVED, type=row.type, duplicate="no" if created else "yes")
+    metrics.inc(
+        metrics.WEBHOOK_EVENTS_RECEIVED, type=row.type, duplicate="no" if created else "yes"
+    )
     if not created:
         return WebhookEvent.objects.get(stripe_id=event["id"]), False
     event_id = str(row.pk)

@@ -1,0 +1,3 @@
+"""Analytics admin."""
+
+from analytics import admin_monitoring  # noqa: F401
