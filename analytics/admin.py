@@ -5,6 +5,7 @@ services as `POST analytics/acquisition-spend` and `POST analytics/plan-costs`."
 from django import forms
 from django.contrib import admin
 
+from analytics import admin_monitoring  # noqa: F401  (the monitoring page)
 from analytics.models import AcquisitionSpend, PlanCost
 from analytics.services.insights import acquisition_spend_put, plan_cost_put
 from billing_project.shared.clock import utcnow

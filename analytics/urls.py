@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.apis import insights
+from analytics.apis import alerts, insights
 from analytics.apis.mrr import ChurnApi, MrrApi, MrrMovementsApi
 
 urlpatterns: list = [
@@ -30,4 +30,6 @@ urlpatterns: list = [
         insights.ExecutiveDashboardApi.as_view(),
         name="executive-dashboard",
     ),
+    path("alerts/rules", alerts.AlertRuleListCreateApi.as_view(), name="alert-rules"),
+    path("alerts/firings", alerts.AlertFiringListApi.as_view(), name="alert-firings"),
 ]

@@ -9,6 +9,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.apis.metrics import MetricsApi
 from billing_project.shared.api.health import health
 
 api_patterns = [
@@ -36,5 +37,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/v1/billing/", include(api_patterns)),
 ]

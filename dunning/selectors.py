@@ -154,3 +154,8 @@ def recovery_figures(*, now: datetime) -> dict:
         "closed_this_month": closed.count(),
         "recovery_rate": rate,
     }
+
+
+def open_case_count() -> int:
+    """Dunning cases open now (paused ones excluded): monitoring's `dunning cases open`."""
+    return DunningCase.objects.filter(status=CaseStatus.OPEN).count()

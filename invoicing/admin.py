@@ -20,6 +20,7 @@ from invoicing import (
     tax_reports,
 )
 from invoicing.models import (
+    BillingRun,
     BillingRunFailure,
     CreditNote,
     CreditNoteLine,
@@ -427,3 +428,18 @@ class BillingRunFailureAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, obj):
         return obj.error.strip().splitlines()[-1][:120] if obj.error else ""
+
+
+@admin.register(BillingRun)
+class BillingRunAdmin(admin.ModelAdmin):
+    """Each billing cycle run: counts, failures and invoice generation times (read-only)."""
+
+    list_display = ("started_at", "finished_at", "as_of", "invoices", "failures",
+                    "generation_ms_max", "generation_ms_total", "generated")  # fmt: skip
+    readonly_fields = [f.name for f in BillingRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -64,3 +64,24 @@ def credit_note_get(*, credit_note_id, tenant_id=None) -> CreditNote | None:
     if tenant_id is not None:
         notes = notes.filter(tenant_id=tenant_id)
     return notes.filter(pk=credit_note_id).first()
+
+
+def billing_run_generation(*, start, end) -> tuple[int, int | None, int | None]:
+    """(runs, invoices generated, slowest invoice generation in ms) of the billing runs
+    started (wall clock) in [start, end) and finished; ms None when no invoice was generated."""
+    from django.db.models import Count, Max, Sum
+
+    from invoicing.models import BillingRun
+
+    figures = BillingRun.objects.filter(
+        started_at__gte=start, started_at__lt=end, finished_at__isnull=False
+    ).aggregate(runs=Count("pk"), generated=Sum("generated"), slowest=Max("generation_ms_max"))
+    generated = figures["generated"] or 0
+    return figures["runs"], generated, figures["slowest"] if generated else None
+
+
+def billing_run_last():
+    """The latest billing run (finished or not), or None."""
+    from invoicing.models import BillingRun
+
+    return BillingRun.objects.order_by("-started_at", "-pk").first()

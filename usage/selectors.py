@@ -161,3 +161,16 @@ def usage_event_list(
     if end is not None:
         events = events.filter(timestamp__lt=end)
     return events
+
+
+def usage_accuracy_inputs(*, start: datetime, end: datetime) -> tuple[int, int]:
+    """(hourly buckets, differences) for [start, end): the (tenant, metric, UTC hour) rollups of
+    the whole hours touching it, and the differences `usage_reconcile` finds there between raw
+    events and every rollup (hourly, daily, unique keys, edges): monitoring's usage accuracy."""
+    from usage.models import UsageHourly
+    from usage.reconcile import _ceil_hour, _floor_hour, usage_reconcile
+
+    buckets = UsageHourly.objects.filter(
+        hour__gte=_floor_hour(start), hour__lt=_ceil_hour(end)
+    ).count()
+    return buckets, len(usage_reconcile(start=start, end=end))

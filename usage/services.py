@@ -28,6 +28,7 @@ from uuid import UUID
 from django.db import IntegrityError, OperationalError, connection, transaction
 from psycopg import errors as pg_errors
 
+from billing_project.shared import metrics
 from billing_project.shared.errors import NotFound, ValidationFailed
 from usage import sql
 from usage.models import UsagePeriodClose
@@ -120,6 +121,7 @@ def usage_event_record(*, tenant_id: UUID, record: ParsedRecord, now: datetime) 
         cursor.execute(sql.RECORD_ONE, params)
         lower_bound, inserted = cursor.fetchone()
         if inserted:
+            metrics.inc(metrics.USAGE_EVENTS_INGESTED, source="single")
             return RecordResult(_stored(event_id, tenant_id, record, now), duplicate=False)
         if lower_bound is not None and record.timestamp < lower_bound:
             raise _bound_error(lower_bound)
@@ -142,10 +144,14 @@ def usage_batch_record(*, tenant_id: UUID, records, catalog, now: datetime) -> B
     attempts = 1 if connection.in_atomic_block else BATCH_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
-            return _batch_store(tenant_id=tenant_id, records=records, catalog=catalog, now=now)
+            result = _batch_store(tenant_id=tenant_id, records=records, catalog=catalog, now=now)
         except OperationalError as exc:
             if attempt == attempts or not _retryable(exc):
                 raise
+        else:
+            if result.accepted:
+                metrics.inc(metrics.USAGE_EVENTS_INGESTED, result.accepted, source="batch")
+            return result
     raise AssertionError("unreachable")
 
 

@@ -234,3 +234,9 @@ LOGGING = {
     },
 }
 FORMS_URLFIELD_ASSUME_HTTPS = True  # silences a Django 6.0 transition warning
+
+# Monitoring alert rules (analytics): where the default rules send, and the HMAC secret that
+# signs outbound alert webhooks (X-LeanVibe-Signature; unset: webhooks are logged, not sent).
+ALERT_ONCALL_WEBHOOK_URL = env("ALERT_ONCALL_WEBHOOK_URL", default="")
+ALERT_BILLING_TEAM_EMAIL = env("ALERT_BILLING_TEAM_EMAIL", default="")
+ALERT_WEBHOOK_SECRET = env("ALERT_WEBHOOK_SECRET", default="")

@@ -10,10 +10,11 @@ from invoicing.models.invoices import (
     ManualPayment,
 )
 from invoicing.models.numbering import DocumentType, NumberSequence
-from invoicing.models.runs import BillingRunFailure
+from invoicing.models.runs import BillingRun, BillingRunFailure
 from invoicing.models.settings import InvoiceSettings
 
 __all__ = [
+    "BillingRun",
     "BillingRunFailure",
     "CreditNote",
     "CreditNoteLine",

@@ -26,10 +26,12 @@ from django.db import transaction
 
 from billing_project.shared.clock import utcnow
 from billing_project.shared.dispatch import dispatch_after_commit, dispatch_task, outbox_sweep
-from invoicing.models import BillingRunFailure
+from invoicing.models import BillingRun, BillingRunFailure
 from invoicing.services.consolidation import consolidated_due_finalize
 from invoicing.services.generation import (
+    GenerationTimes,
     TermsCache,
+    generation_times,
     invoice_period_advance,
     invoice_period_advance_many,
     invoice_trial_end,
@@ -58,6 +60,7 @@ class CycleResult:
     cancellations: int = 0
     failures: int = 0
     invoice_ids: list = field(default_factory=list)
+    run_id: int | None = None
 
     def summary_line(self) -> str:
         stamp = self.now.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -231,6 +234,58 @@ def _bill_chunk(sub_ids, *, now, result: CycleResult, cache, deliver) -> list:
     return [sub_id for sub_id in sub_ids if sub_id not in locked_ids]
 
 
+def _run_start(*, now: datetime) -> BillingRun | None:
+    try:
+        return BillingRun.objects.create(started_at=datetime.now(UTC), as_of=now)
+    except Exception:  # the record is for monitoring: the run goes on without it
+        log.exception("billing cycle: could not record the run")
+        return None
+
+
+def _run_finish(run, *, result: CycleResult, times: GenerationTimes, error: str = "") -> None:
+    if run is None:
+        return
+    try:
+        BillingRun.objects.filter(pk=run.pk).update(
+            finished_at=datetime.now(UTC),
+            invoices=result.invoices,
+            periods=result.periods,
+            trial_ends=result.trial_ends,
+            cancellations=result.cancellations,
+            failures=result.failures,
+            generated=times.count,
+            generation_ms_total=round(times.total * 1000),
+            generation_ms_max=round(times.max * 1000),
+            error=error[-8000:],
+        )
+    except Exception:
+        log.exception("billing cycle: could not record the run's end")
+
+
+def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
+    """The cycle as of `now`, recorded as a BillingRun (counts and invoice generation times)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return _recorded(now=now, work=lambda result: _cycle(now=now, deliver=deliver, result=result))
+
+
+def _recorded(*, now: datetime, work) -> CycleResult:
+    result = CycleResult(now=now)
+    run = _run_start(now=now)
+    result.run_id = run.pk if run is not None else None
+    times = GenerationTimes()
+    token = generation_times.set(times)
+    try:
+        work(result)
+    except Exception as exc:
+        _run_finish(run, result=result, times=times, error="".join(traceback.format_exception(exc)))
+        raise
+    finally:
+        generation_times.reset(token)
+    _run_finish(run, result=result, times=times)
+    return result
+
+
 def trial_ends_run(*, now: datetime, result: CycleResult, cache, deliver: bool) -> None:
     """Every trial that has ended by `now`, each in its own transaction."""
     trial_ids = list(
@@ -267,10 +322,7 @@ def consolidated_finalize_run(*, now: datetime, result: CycleResult, deliver: bo
         _record_failure(subscription_id=None, step="consolidation", now=now, exc=exc)
 
 
-def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    result = CycleResult(now=now)
+def _cycle(*, now: datetime, deliver: bool, result: CycleResult) -> None:
     dunning_steps_run(now=now)
     outbox_sweep(now=utcnow())  # emails, collections a broker outage left (wall-clock due)
     collection_retries_run(now=now)
@@ -288,7 +340,6 @@ def billing_cycle_run(*, now: datetime, deliver: bool = True) -> CycleResult:
             subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
         )
     consolidated_finalize_run(now=now, result=result, deliver=deliver)
-    return result
 
 
 # --- fanned out over workers -----------------------------------------------------------------
@@ -328,15 +379,18 @@ def billing_cycle_dispatch(
 
 def billing_chunk_run(*, subscription_ids, now: datetime, deliver: bool = True) -> CycleResult:
     """One chunk of `billing_cycle_dispatch`: the same transaction per chunk as the inline cycle,
-    rows someone else holds waited for one by one, then the consolidated invoices now due."""
-    result = CycleResult(now=now)
-    cache = TermsCache()
-    skipped = _bill_chunk(
-        list(subscription_ids), now=now, result=result, cache=cache, deliver=deliver
+    rows someone else holds waited for one by one, then the consolidated invoices now due;
+    recorded as a BillingRun of its own."""
+    return _recorded(
+        now=now, work=lambda result: _chunk(list(subscription_ids), now, deliver, result)
     )
+
+
+def _chunk(sub_ids, now: datetime, deliver: bool, result: CycleResult) -> None:
+    cache = TermsCache()
+    skipped = _bill_chunk(sub_ids, now=now, result=result, cache=cache, deliver=deliver)
     for sub_id in skipped:
         subscription_bill_due(
             subscription_id=sub_id, now=now, result=result, cache=cache, deliver=deliver
         )
     consolidated_finalize_run(now=now, result=result, deliver=deliver)
-    return result

@@ -5,11 +5,16 @@ prices with the pure engine, and issues the invoice finalized and numbered. Zero
 are not invoiced (nothing is owed; see README "Billing cycle").
 """
 
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
+from functools import wraps
 
 from django.db import transaction
 from django.db.models import Prefetch
 
+from billing_project.shared import metrics
 from invoicing import usage_source
 from invoicing.models import DocumentType, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
 from invoicing.services import journal
@@ -36,6 +41,49 @@ from subscriptions.services.subscriptions import (
     coupon_for_period,
     coupon_for_periods,
 )
+
+
+@dataclass
+class GenerationTimes:
+    """Invoice generation durations gathered during one billing run (BillingRun's figures)."""
+
+    count: int = 0
+    total: float = 0.0
+    max: float = 0.0
+
+    def add(self, seconds: float, count: int = 1) -> None:
+        self.count += count
+        self.total += seconds * count
+        self.max = max(self.max, seconds)
+
+
+# Set by the billing cycle for its run; unset elsewhere (the histogram is observed either way).
+generation_times: ContextVar[GenerationTimes | None] = ContextVar("generation_times", default=None)
+
+
+def _generated(seconds: float, *, path: str, count: int = 1) -> None:
+    for _ in range(count):
+        metrics.observe(metrics.INVOICE_GENERATION_SECONDS, seconds, path=path)
+    sink = generation_times.get()
+    if sink is not None:
+        sink.add(seconds, count)
+
+
+def _measured(path: str):
+    """Time a generation function; an invoice it returns is one generation of `path`."""
+
+    def decorate(fn):
+        @wraps(fn)
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            invoice = fn(*args, **kwargs)
+            if invoice is not None:
+                _generated(time.perf_counter() - start, path=path)
+            return invoice
+
+        return run
+
+    return decorate
 
 
 class TermsCache:
@@ -148,6 +196,7 @@ def invoice_issue(
     return invoice
 
 
+@_measured("first_period")
 def invoice_first_period(
     *, subscription: Subscription, now: datetime, deliver: bool = True, cache=None
 ) -> Invoice | None:
@@ -180,6 +229,7 @@ def invoice_first_period(
     )
 
 
+@_measured("trial_end")
 def invoice_trial_end(
     *, ended: TrialEnded, now: datetime, deliver: bool = True, cache=None
 ) -> Invoice | None:
@@ -280,6 +330,7 @@ def _advance_contract(*, advance: PeriodAdvance, cache: TermsCache) -> ContractI
     )
 
 
+@_measured("period")
 def invoice_period_advance(
     *,
     advance: PeriodAdvance,
@@ -340,6 +391,7 @@ def invoice_period_advance_many(
         raise RuntimeError("invoice_period_advance_many must run inside the chunk's transaction")
     if not advances:
         return []
+    start = time.perf_counter()
     cache = cache or TermsCache()
     usage_source.usage_periods_close(periods=[_ended_period_key(a) for a in advances], now=now)
     usage_needed = [i for i, a in enumerate(advances) if _needs_usage(a)]
@@ -380,9 +432,12 @@ def invoice_period_advance_many(
     Invoice.objects.bulk_create([invoice for _, invoice, _ in built])
     InvoiceLine.objects.bulk_create([row for _, _, rows in built for row in rows])
     journal.post_finalized_many(built=[(invoice, rows) for _, invoice, rows in built], now=now)
+    # One chunk's time shared by its invoices (they are generated together).
+    _generated((time.perf_counter() - start) / len(built), path="bulk_period", count=len(built))
     return results
 
 
+@_measured("upgrade")
 def invoice_upgrade(
     *, subscription: Subscription, change: SubscriptionChange, now: datetime, deliver: bool = True
 ) -> Invoice | None:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q
 
-from billing_project.shared import stripe_gateway
+from billing_project.shared import metrics, stripe_gateway
 from billing_project.shared.dispatch import dispatch_after_commit
 from billing_project.shared.errors import BillingError, Conflict
 from invoicing.models import Invoice, InvoiceStatus
@@ -347,6 +347,7 @@ def _postpone(attempt: PaymentAttempt, *, error: str, now: datetime) -> PaymentA
     attempt.last_error = error[:2000]
     attempt.updated_at = now
     attempt.save(update_fields=["next_retry_at", "retries", "last_error", "updated_at"])
+    metrics.inc(metrics.PAYMENT_ATTEMPTS, outcome="postponed")
     return attempt
 
 
@@ -367,7 +368,9 @@ def _fail(
     attempt.updated_at = now
     attempt.save()
     if code == "invoice_not_collectable":
+        metrics.inc(metrics.PAYMENT_ATTEMPTS, outcome="not_collectable")
         return attempt
+    metrics.inc(metrics.PAYMENT_ATTEMPTS, outcome="failed")
     # News for dunning (above us): a failed collection opens its case (day 0) at once.
     dispatch_after_commit(PAYMENT_FAILED_TASK, invoice_id=str(attempt.invoice_id))
     # Dunning's own retries are announced by its step notice (one email per dunning day).
@@ -387,6 +390,7 @@ def _succeed(attempt: PaymentAttempt, state: IntentState, *, now: datetime) -> P
     attempt.next_retry_at = None
     attempt.updated_at = now
     attempt.save()
+    metrics.inc(metrics.PAYMENT_ATTEMPTS, outcome="succeeded")
     if was_failed:
         log.warning("attempt %s was failed but Stripe says its intent succeeded", attempt.pk)
     invoice = invoice_lock(invoice_id=attempt.invoice_id)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from billing_project.shared import stripe_gateway
+from billing_project.shared import metrics, stripe_gateway
 from billing_project.shared.dispatch import dispatch_task
 from payments import mirror
 from payments.models import WebhookEvent, WebhookEventStatus
@@ -87,6 +87,9 @@ def webhook_event_receive(*, event: dict, now: datetime) -> tuple[WebhookEvent, 
     )
     WebhookEvent.objects.bulk_create([row], ignore_conflicts=True)
     created = WebhookEvent.objects.filter(pk=row.pk).exists()
+    metrics.inc(
+        metrics.WEBHOOK_EVENTS_RECEIVED, type=row.type, duplicate="no" if created else "yes"
+    )
     if not created:
         return WebhookEvent.objects.get(stripe_id=event["id"]), False
     event_id = str(row.pk)
@@ -178,7 +181,16 @@ HANDLERS = {
 
 
 def webhook_event_process(*, event_id, now: datetime, force: bool = False) -> WebhookEvent:
-    """Run the event's handler once (`force`: again, e.g. the admin's reprocess)."""
+    """Run the event's handler once (`force`: again, e.g. the admin's reprocess). The outcome
+    is counted (Prometheus) once its transaction committed."""
+    counts: list = []
+    event = _webhook_event_process(event_id=event_id, now=now, force=force, counts=counts)
+    for metric, labels in counts:
+        metrics.inc(metric, type=event.type, **labels)
+    return event
+
+
+def _webhook_event_process(*, event_id, now: datetime, force: bool, counts: list) -> WebhookEvent:
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update(skip_locked=True).filter(pk=event_id).first()
         if event is None:  # being processed elsewhere
@@ -192,6 +204,7 @@ def webhook_event_process(*, event_id, now: datetime, force: bool = False) -> We
             event.processed_at = now
             event.next_attempt_at = None
             event.save()
+            counts.append((metrics.WEBHOOK_EVENTS_PROCESSED, {"result": "ignored"}))
             return event
         event.attempts += 1
         try:
@@ -207,12 +220,15 @@ def webhook_event_process(*, event_id, now: datetime, force: bool = False) -> We
                 event.status = WebhookEventStatus.PENDING
                 delay = RETRY_DELAYS[min(event.attempts - 1, len(RETRY_DELAYS) - 1)]
                 event.next_attempt_at = now + timedelta(seconds=delay)
+            final = "yes" if event.status == WebhookEventStatus.FAILED else "no"
+            counts.append((metrics.WEBHOOK_EVENTS_FAILED, {"final": final}))
         else:
             event.status = WebhookEventStatus.PROCESSED
             event.result = (result or "")[:500]
             event.last_error = ""
             event.processed_at = now
             event.next_attempt_at = None
+            counts.append((metrics.WEBHOOK_EVENTS_PROCESSED, {"result": "handled"}))
         event.save()
         return event
 
