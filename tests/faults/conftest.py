@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from payments.tests.conftest import webhook_secret, with_card  # noqa: F401 - fixtures
 from tests.faults.servers import PrivateLocalstripe, PrivateRedis, PrivateSmtp
 
 
