@@ -6,6 +6,7 @@ kills the worker, lets go, and starts another worker, which takes the unacknowle
 completes: one invoice per subscription and period, numbers gapless, one retry and one notice per
 dunning step, one email per invoice (received by a private SMTP server)."""
 
+import importlib
 import socket
 import time
 import uuid
@@ -48,6 +49,15 @@ def broker(request):
     if not _rabbitmq_up():
         pytest.skip("RabbitMQ is not running on 127.0.0.1:5672")
     yield RABBITMQ_URL, {}
+
+
+@pytest.fixture
+def default_dunning_policy():
+    """A transactional test before this one flushed the tables: load the default policy again
+    (its data migration's own function)."""
+    from django.apps import apps
+
+    importlib.import_module("dunning.migrations.0002_default_policy").load(apps, None)
 
 
 def _send(broker_url: str, queue: str, name: str, **kwargs) -> None:
@@ -95,7 +105,14 @@ def _delete_queue(broker_url: str, queue: str) -> None:
 
 
 def test_worker_killed_mid_cycle_and_mid_dunning_pass_reruns_once(
-    broker, private_smtp, tmp_path, make_tenant, with_card, staff_client, stripe_enabled
+    broker,
+    default_dunning_policy,
+    private_smtp,
+    tmp_path,
+    make_tenant,
+    with_card,
+    staff_client,
+    stripe_enabled,
 ):
     broker_url, env = broker
     queue = f"faults-{uuid.uuid4().hex[:12]}"
