@@ -50,7 +50,9 @@ def test_with_redis_down_writes_are_accepted_and_their_tasks_run_once_later(
                              "total": 900}]},
         ).json()  # fmt: skip
         assert staff.post(f"invoices/{draft['id']}/finalize").status_code == 200
-        body = json.dumps(event_for({"id": "dp_1"}, "charge.dispute.created")).encode()
+        body = json.dumps(
+            event_for({"id": "dp_1"}, "charge.dispute.created", event_id="evt_outage_1")
+        ).encode()
         hook = client.post(
             WEBHOOK_URL, data=body, content_type="application/json",
             HTTP_STRIPE_SIGNATURE=sign(body),
@@ -66,13 +68,13 @@ def test_with_redis_down_writes_are_accepted_and_their_tasks_run_once_later(
         assert outbox_sweep(now=utcnow()) == 0  # still down: nothing sent, nothing lost
         assert OutboxMessage.objects.count() == 4
         assert not PaymentAttempt.objects.exists() and mailoutbox == []
-        assert WebhookEvent.objects.get().status == "pending"
+        assert WebhookEvent.objects.get(stripe_id="evt_outage_1").status == "pending"
 
         private_redis.start()  # back
         assert outbox_sweep(now=utcnow()) == 4
         assert outbox_sweep(now=utcnow()) == 0
         app.send_task("payments.process_pending_webhooks", kwargs={"now": None})  # beat's sweep
-        WebhookEvent.objects.update(next_attempt_at=utcnow())
+        WebhookEvent.objects.filter(stripe_id="evt_outage_1").update(next_attempt_at=utcnow())
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
 
             def settled():
@@ -82,7 +84,7 @@ def test_with_redis_down_writes_are_accepted_and_their_tasks_run_once_later(
                 return (
                     done == 2
                     and not OutboxMessage.objects.exists()
-                    and WebhookEvent.objects.get().status != "pending"
+                    and WebhookEvent.objects.get(stripe_id="evt_outage_1").status != "pending"
                     and private_redis.client().llen("celery") == 0
                 )
 
@@ -94,4 +96,4 @@ def test_with_redis_down_writes_are_accepted_and_their_tasks_run_once_later(
         assert PaymentAttempt.objects.filter(invoice=invoice).count() == 1
         invoice.refresh_from_db()
         assert len([m for m in mailoutbox if f"invoice {invoice.number} " in m.subject]) == 1
-    assert WebhookEvent.objects.get().status == "ignored"
+    assert WebhookEvent.objects.get(stripe_id="evt_outage_1").status == "ignored"
