@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -22,6 +23,9 @@ _DRF_CODES = {
     drf.UnsupportedMediaType: "unsupported_media_type",
     drf.Throttled: "throttled",
 }
+
+
+DATABASE_UNAVAILABLE = ("service_unavailable", "The database is unavailable; nothing was changed.")
 
 
 def error_body(code: str, message: str, errors=None) -> dict:
@@ -63,5 +67,10 @@ def billing_exception_handler(exc, context):
         if isinstance(exc, drf.Throttled) and exc.wait:
             headers["Retry-After"] = str(int(exc.wait))
         return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request (connection dropped, server restarting): its
+        # transaction rolled back, so nothing was changed and the request may be sent again.
+        log.error("Database unavailable: %s", exc, exc_info=exc)
+        return Response(error_body(*DATABASE_UNAVAILABLE), status=503)
     log.exception("Unhandled API error", exc_info=exc)
     return Response(error_body("server_error", "Internal server error."), status=500)

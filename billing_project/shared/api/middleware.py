@@ -4,6 +4,7 @@ import logging
 
 import orjson
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,7 @@ _MESSAGES = {
     405: ("method_not_allowed", "Method not allowed."),
     413: ("request_too_large", "Request body is too large."),
     500: ("server_error", "Internal server error."),
+    503: ("service_unavailable", "The database is unavailable; nothing was changed."),
 }
 
 
@@ -81,6 +83,9 @@ class ApiJsonErrorMiddleware:
 
     def process_exception(self, request, exception):
         if request.path.startswith(API_PREFIX):
+            if isinstance(exception, OperationalError | InterfaceError):
+                log.error("Database unavailable on %s", request.path, exc_info=exception)
+                return json_error(503)
             log.exception("Unhandled error on %s", request.path, exc_info=exception)
             return json_error(500)
         return None
