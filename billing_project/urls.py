@@ -9,7 +9,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from billing_project.shared.api.health import health
+from billing_project.shared.api.health import health, ready
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -36,5 +36,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("ready", ready, name="ready"),
     path("api/v1/billing/", include(api_patterns)),
 ]
