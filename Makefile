@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export DATABASE_URL_TEST ?= postgres://root@127.0.0.1:5432/leanvibe_billing
 
-.PHONY: run test deps deps-run services lint format bench migrate clean-test-dbs
+.PHONY: run test deps deps-run services lint format bench migrate clean-test-dbs security
 
 deps-run:
 	@scripts/install_deps.sh run
@@ -47,3 +47,10 @@ bench: deps services
 clean-test-dbs:
 	psql -h 127.0.0.1 -U root -d postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE '%leanvibe_billing%'" | \
 	  while read db; do psql -h 127.0.0.1 -U root -d postgres -qc "DROP DATABASE \"$$db\" WITH (FORCE)"; done
+
+# README "Security": bandit over the apps (findings already explained in the README are in
+# bandit-baseline.json; anything new fails), then pip-audit over every pinned package.
+APPS := billing_project tax subscriptions ledger usage invoicing payments dunning analytics console
+security: deps
+	.venv/bin/bandit -q -r $(APPS) -x '*/tests/*,*/testing/*' -b bandit-baseline.json
+	.venv/bin/pip-audit -r requirements-dev.txt --progress-spinner off

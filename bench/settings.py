@@ -6,3 +6,5 @@ from billing_project.settings.production import LOGGING
 ROOT_URLCONF = "bench.bare_app"
 LOGGING["root"]["level"] = "ERROR"
 LOGGING["loggers"]["django.request"] = {"level": "ERROR"}
+# The benches speak plain HTTP to 127.0.0.1 (no TLS proxy in front): no HTTPS redirect.
+SECURE_SSL_REDIRECT = False

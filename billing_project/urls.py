@@ -10,7 +10,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analytics.apis.metrics import MetricsApi
-from billing_project.shared.api.health import health
+from billing_project.shared.api.health import health, ready
 
 api_patterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -38,5 +38,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
     path("metrics", MetricsApi.as_view(), name="metrics"),
+    path("ready", ready, name="ready"),
     path("api/v1/billing/", include(api_patterns)),
 ]

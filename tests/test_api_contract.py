@@ -1,7 +1,8 @@
-"""schemathesis over /api/v1/billing/schema/: every operation, with a staff token and with a
-tenant_admin token, answers no 5xx and only what the schema documents (status, content type,
-body). A short deterministic budget keeps it in `make test`; raise it with ST_MAX_EXAMPLES
-(e.g. `ST_MAX_EXAMPLES=200 pytest tests/test_api_contract.py`) to search harder.
+"""schemathesis over /api/v1/billing/schema/: every operation, with a staff token, a
+tenant_admin token and a tenant_member token, answers no 5xx and only what the schema documents
+(status, content type, body). A short deterministic budget keeps it in `make test`; raise it
+with ST_MAX_EXAMPLES (e.g. `ST_MAX_EXAMPLES=200 pytest tests/test_api_contract.py`)
+to search harder.
 
 Requests go in-process through the WSGI app, in the test's transaction (nothing is committed).
 Stripe is not configured here: card operations answer their documented 409.
@@ -96,6 +97,11 @@ def tenant_auth(token_for, tenant):
     return {"Authorization": f"Bearer {token_for('tenant_admin', tenant)}"}
 
 
+@pytest.fixture
+def member_auth(token_for, tenant):
+    return {"Authorization": f"Bearer {token_for('tenant_member', tenant)}"}
+
+
 @schema.parametrize()
 @BUDGET
 def test_staff_token(case, staff_auth):
@@ -106,6 +112,12 @@ def test_staff_token(case, staff_auth):
 @BUDGET
 def test_tenant_token(case, tenant_auth):
     case.call_and_validate(headers=tenant_auth)
+
+
+@schema.parametrize()
+@BUDGET
+def test_member_token(case, member_auth):
+    case.call_and_validate(headers=member_auth)
 
 
 # Found by schemathesis before this test existed: a 500 on schema-valid custom invoice bodies.
