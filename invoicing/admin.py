@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
+from billing_project.shared.admin import BillingAdmin, BillingTabularInline
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError, ValidationFailed
 from billing_project.shared.money import format_money
@@ -58,7 +59,7 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class InvoiceSectionInline(admin.TabularInline):
+class InvoiceSectionInline(BillingTabularInline):
     """A consolidated invoice's sections: one per child charge."""
 
     model = InvoiceSection
@@ -72,7 +73,7 @@ class InvoiceSectionInline(admin.TabularInline):
         return False
 
 
-class InvoiceLineInline(admin.TabularInline):
+class InvoiceLineInline(BillingTabularInline):
     model = InvoiceLine
     extra = 0
     fields = (
@@ -92,7 +93,7 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
-class ManualPaymentInline(admin.TabularInline):
+class ManualPaymentInline(BillingTabularInline):
     model = ManualPayment
     extra = 0
     fields = ("amount", "method", "reference", "paid_on", "recorded_by")
@@ -103,7 +104,7 @@ class ManualPaymentInline(admin.TabularInline):
         return False
 
 
-class CreditNoteInline(admin.TabularInline):
+class CreditNoteInline(BillingTabularInline):
     model = CreditNote
     extra = 0
     fields = ("number", "total", "reason", "issued_at")
@@ -141,7 +142,7 @@ def _lifecycle_action(service, label: str, description: str):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(BillingAdmin):
     list_display = (
         "__str__",
         "tenant",
@@ -343,7 +344,7 @@ class InvoiceAdmin(admin.ModelAdmin):
         return response
 
 
-class CreditNoteLineInline(admin.TabularInline):
+class CreditNoteLineInline(BillingTabularInline):
     model = CreditNoteLine
     extra = 0
     fields = ("description", "amount")
@@ -355,7 +356,7 @@ class CreditNoteLineInline(admin.TabularInline):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(admin.ModelAdmin):
+class CreditNoteAdmin(BillingAdmin):
     list_display = ("number", "invoice", "tenant", "total", "reason", "issued_at", "pdf_status")
     search_fields = ("number", "invoice__number", "tenant__name")
     list_filter = ("pdf_status",)
@@ -371,7 +372,7 @@ class CreditNoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvoiceSettings)
-class InvoiceSettingsAdmin(admin.ModelAdmin):
+class InvoiceSettingsAdmin(BillingAdmin):
     list_display = ("__str__", "company_name", "logo_preview", "updated_at")
     fields = (
         "company_name",
@@ -415,7 +416,7 @@ class InvoiceSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(BillingRunFailure)
-class BillingRunFailureAdmin(admin.ModelAdmin):
+class BillingRunFailureAdmin(BillingAdmin):
     list_display = ("at", "step", "subscription", "run_as_of", "resolved", "short_error")
     list_filter = ("step", "resolved")
     readonly_fields = ("subscription", "step", "run_as_of", "error", "at")
