@@ -64,6 +64,7 @@ class InvoiceSectionInline(BillingTabularInline):
 
     model = InvoiceSection
     extra = 0
+    money_fields = {n: "invoice__currency" for n in ("subtotal", "discount", "tax", "total")}
     fields = ("position", "tenant", "source_kind", "period_start", "period_end", "subtotal",
               "discount", "tax", "total")  # fmt: skip
     readonly_fields = fields
@@ -76,6 +77,8 @@ class InvoiceSectionInline(BillingTabularInline):
 class InvoiceLineInline(BillingTabularInline):
     model = InvoiceLine
     extra = 0
+    money_fields = {"amount": "invoice__currency"}
+    unit_price_fields = {"unit_price": "invoice__currency"}
     fields = (
         "section",
         "kind",
@@ -96,6 +99,7 @@ class InvoiceLineInline(BillingTabularInline):
 class ManualPaymentInline(BillingTabularInline):
     model = ManualPayment
     extra = 0
+    money_fields = {"amount": "invoice__currency"}
     fields = ("amount", "method", "reference", "paid_on", "recorded_by")
     readonly_fields = fields
     can_delete = False
@@ -107,6 +111,7 @@ class ManualPaymentInline(BillingTabularInline):
 class CreditNoteInline(BillingTabularInline):
     model = CreditNote
     extra = 0
+    money_fields = {"total": "currency"}
     fields = ("number", "total", "reason", "issued_at")
     readonly_fields = fields
     can_delete = False
@@ -170,6 +175,11 @@ class InvoiceAdmin(BillingAdmin):
     inlines = (InvoiceSectionInline, InvoiceLineInline, ManualPaymentInline, CreditNoteInline)
     actions = ("finalize", "void", "mark_uncollectible", "resend", "download_pdf")
     readonly_fields = [f.name for f in Invoice._meta.fields]
+    money_fields = {
+        name: "currency"
+        for name in ("subtotal", "discount", "tax", "total", "amount_paid", "amount_credited",
+                     "amount_due")
+    }  # fmt: skip
 
     def has_add_permission(self, request):
         return False  # custom invoices go through POST invoices (validated service)
@@ -194,8 +204,11 @@ class InvoiceAdmin(BillingAdmin):
             queryset = response.context_data["cl"].queryset
         except (AttributeError, KeyError):
             return response
+        # What the list sums: the filtered invoices, void ones excluded (they are owed by no one).
+        response.context_data["invoice_totals_voided"] = queryset.filter(status="void").count()
         rows = (
-            queryset.order_by()
+            queryset.exclude(status="void")
+            .order_by()
             .values("currency")
             .annotate(
                 n=Count("id"), total=Sum("total"), due=Sum("amount_due"), paid=Sum("amount_paid")
@@ -347,6 +360,7 @@ class InvoiceAdmin(BillingAdmin):
 class CreditNoteLineInline(BillingTabularInline):
     model = CreditNoteLine
     extra = 0
+    money_fields = {"amount": "credit_note__currency"}
     fields = ("description", "amount")
     readonly_fields = fields
     can_delete = False
@@ -357,6 +371,7 @@ class CreditNoteLineInline(BillingTabularInline):
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(BillingAdmin):
+    money_fields = {"total": "currency", "tax": "currency"}
     list_display = ("number", "invoice", "tenant", "total", "reason", "issued_at", "pdf_status")
     search_fields = ("number", "invoice__number", "tenant__name")
     list_filter = ("pdf_status",)

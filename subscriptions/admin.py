@@ -277,6 +277,7 @@ PLAN_FIELDS = catalog.PLAN_PRICED_FIELDS + catalog.PLAN_EDITABLE_FIELDS
 class PlanAdmin(ServiceAdmin):
     list_display = ("slug", "name", "amount", "currency", "interval", "trial_period_days", "active")
     list_filter = ("active", "currency")
+    money_fields = {"amount": "currency"}
     search_fields = ("slug", "name")
     inlines = [PlanMetricInline]
 
@@ -447,6 +448,7 @@ class CouponAdmin(ServiceAdmin):
         "active",
     )
     list_filter = ("duration", "active")
+    money_fields = {"amount_off": "currency"}
     search_fields = ("code", "name")
     readonly_fields = ("times_redeemed", "created_at")
 

@@ -1,6 +1,7 @@
 """The finance console's theme and navigation (issue 16 part 1), without a browser."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib import admin
@@ -80,3 +81,49 @@ def test_every_changelist_and_add_page_renders(admin_client):
         if model_admin.has_add_permission(request) and opts.app_label != "djstripe":
             url = reverse(f"admin:{opts.app_label}_{opts.model_name}_add")
             assert admin_client.get(url).status_code == 200, url
+
+
+def test_money_helpers():
+    from decimal import Decimal
+
+    from billing_project.shared.admin import money_display, unit_price_display
+
+    assert money_display(25000, "usd") == "$250.00"
+    assert money_display(25000, "jpy") == "¥25,000"
+    assert money_display(-150, "eur") == "-€1.50"
+    assert money_display(None, "usd") == "—"
+    assert unit_price_display(Decimal("20000.000000"), "usd") == "$200.00"
+    assert unit_price_display(Decimal("0.5"), "usd") == "$0.005"
+    assert unit_price_display(Decimal("1"), "usd") == "$0.01"
+    assert unit_price_display(Decimal("7"), "jpy") == "¥7"
+
+
+def test_invoice_page_shows_money_not_cents(admin_client):
+    from django.utils import timezone
+
+    from invoicing.models import Invoice, InvoiceLine
+    from subscriptions.tests.factories import TenantFactory
+
+    now = timezone.now()
+    tenant = TenantFactory()
+    invoice = Invoice.objects.create(
+        tenant=tenant, currency="usd", kind="custom", status="draft", subtotal=25000,
+        total=25000, amount_due=25000, period_start=now, period_end=now,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    InvoiceLine.objects.create(
+        invoice=invoice, kind="custom", description="Consulting", quantity=Decimal("1"),
+        unit_price=Decimal("25000"), amount=25000,
+    )  # fmt: skip
+    void = Invoice.objects.create(
+        tenant=tenant, currency="usd", kind="custom", status="void", total=99900, number="INV-T-1",
+        amount_due=0, period_start=now, period_end=now, created_at=now, updated_at=now,
+    )  # fmt: skip
+    html = admin_client.get(reverse("admin:invoicing_invoice_change", args=[invoice.pk]))
+    html = html.content.decode()
+    assert "$250.00" in html
+    assert "25000.000000" not in html and ">25000<" not in html
+    listing = admin_client.get(reverse("admin:invoicing_invoice_changelist")).content.decode()
+    assert "void invoices excluded" in listing
+    assert "$999.00" not in listing.split('id="invoice-totals"')[1].split("</table>")[0]
+    assert void.pk
