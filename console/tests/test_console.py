@@ -127,3 +127,17 @@ def test_invoice_page_shows_money_not_cents(admin_client):
     assert "void invoices excluded" in listing
     assert "$999.00" not in listing.split('id="invoice-totals"')[1].split("</table>")[0]
     assert void.pk
+
+
+def test_dashboard_figures_link_to_their_rows(admin_client):
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    assert 'id="console-dashboard"' in html
+    for link in (
+        reverse("admin:invoicing_invoice_changelist") + "?status__exact=open",
+        reverse("admin:invoicing_invoice_changelist") + "?overdue=yes",
+        reverse("admin:dunning_dunningcase_recovery"),
+        reverse("admin:invoicing_finance_reports") + "?report=ar_aging",
+        reverse("admin:invoicing_billingrunfailure_changelist") + "?resolved__exact=0",
+    ):
+        assert f'href="{link}"' in html, link
+    assert "/admin/djstripe/" not in html.split('id="console-dashboard"')[1]

@@ -17,6 +17,19 @@ def test_log_in_and_see_the_sidebar_groups(page, console_url, staff_user, login,
     mirror.click()
     mirror_link.wait_for(state="visible")
     # A group's link opens its list.
-    page.get_by_role("link", name="Tenants", exact=True).first.click()
+    page.locator("a[href='/admin/subscriptions/tenant/']:visible").first.click()
     page.wait_for_url(f"{console_url}subscriptions/tenant/")
     screenshot(page, "tenant-list")
+
+
+def test_dashboard_and_pages_screenshots(page, console_url, staff_user, login, screenshot):
+    login(page, staff_user.username)
+    page.locator("#console-dashboard").wait_for()
+    screenshot(page, "dashboard")
+    for name, path in (
+        ("invoice-list", "invoicing/invoice/"),
+        ("dunning-cases", "dunning/dunningcase/"),
+        ("report-ar-aging", "invoicing/invoice/finance-reports/?report=ar_aging"),
+    ):
+        page.goto(f"{console_url}{path}")
+        screenshot(page, name)
