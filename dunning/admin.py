@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from billing_project.shared.admin import BillingAdmin, BillingTabularInline
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError
 from billing_project.shared.money import format_money
@@ -42,7 +43,7 @@ def _actor(request) -> str:
     return f"staff:{request.user.username}"
 
 
-class DunningEventInline(admin.TabularInline):
+class DunningEventInline(BillingTabularInline):
     """The case's timeline: one row per action taken, oldest first."""
 
     model = DunningEvent
@@ -112,7 +113,7 @@ def _case_action(name: str, description: str):
 
 
 @admin.register(DunningCase)
-class DunningCaseAdmin(admin.ModelAdmin):
+class DunningCaseAdmin(BillingAdmin):
     list_display = (
         "tenant",
         "invoice_number",
@@ -279,7 +280,7 @@ class DunningStepForm(forms.ModelForm):
         return day
 
 
-class DunningStepInline(admin.TabularInline):
+class DunningStepInline(BillingTabularInline):
     model = DunningStep
     form = DunningStepForm
     extra = 0
@@ -287,7 +288,7 @@ class DunningStepInline(admin.TabularInline):
 
 
 @admin.register(DunningPolicy)
-class DunningPolicyAdmin(admin.ModelAdmin):
+class DunningPolicyAdmin(BillingAdmin):
     """Edits the rows `GET/PUT dunning/policy` reads; open cases on a saved policy are looked at
     by the next pass (as after a PUT)."""
 
@@ -321,7 +322,7 @@ class DunningPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(TenantDunningPolicy)
-class TenantDunningPolicyAdmin(admin.ModelAdmin):
+class TenantDunningPolicyAdmin(BillingAdmin):
     """A tenant's own policy, for the cases opened from then on (an open case keeps its own)."""
 
     list_display = ("tenant", "policy")
@@ -335,7 +336,7 @@ class TenantDunningPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeclineCode)
-class DeclineCodeAdmin(admin.ModelAdmin):
+class DeclineCodeAdmin(BillingAdmin):
     list_display = ("code", "kind", "description")
     list_editable = ("kind",)
     list_filter = ("kind",)

@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
+from billing_project.shared.admin import BillingAdmin, BillingTabularInline
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError, ValidationFailed
 from billing_project.shared.money import format_money
@@ -59,11 +60,12 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class InvoiceSectionInline(admin.TabularInline):
+class InvoiceSectionInline(BillingTabularInline):
     """A consolidated invoice's sections: one per child charge."""
 
     model = InvoiceSection
     extra = 0
+    money_fields = {n: "invoice__currency" for n in ("subtotal", "discount", "tax", "total")}
     fields = ("position", "tenant", "source_kind", "period_start", "period_end", "subtotal",
               "discount", "tax", "total")  # fmt: skip
     readonly_fields = fields
@@ -73,9 +75,11 @@ class InvoiceSectionInline(admin.TabularInline):
         return False
 
 
-class InvoiceLineInline(admin.TabularInline):
+class InvoiceLineInline(BillingTabularInline):
     model = InvoiceLine
     extra = 0
+    money_fields = {"amount": "invoice__currency"}
+    unit_price_fields = {"unit_price": "invoice__currency"}
     fields = (
         "section",
         "kind",
@@ -93,9 +97,10 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
-class ManualPaymentInline(admin.TabularInline):
+class ManualPaymentInline(BillingTabularInline):
     model = ManualPayment
     extra = 0
+    money_fields = {"amount": "invoice__currency"}
     fields = ("amount", "method", "reference", "paid_on", "recorded_by")
     readonly_fields = fields
     can_delete = False
@@ -104,9 +109,10 @@ class ManualPaymentInline(admin.TabularInline):
         return False
 
 
-class CreditNoteInline(admin.TabularInline):
+class CreditNoteInline(BillingTabularInline):
     model = CreditNote
     extra = 0
+    money_fields = {"total": "currency"}
     fields = ("number", "total", "reason", "issued_at")
     readonly_fields = fields
     can_delete = False
@@ -142,7 +148,7 @@ def _lifecycle_action(service, label: str, description: str):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(BillingAdmin):
     list_display = (
         "__str__",
         "tenant",
@@ -170,6 +176,11 @@ class InvoiceAdmin(admin.ModelAdmin):
     inlines = (InvoiceSectionInline, InvoiceLineInline, ManualPaymentInline, CreditNoteInline)
     actions = ("finalize", "void", "mark_uncollectible", "resend", "download_pdf")
     readonly_fields = [f.name for f in Invoice._meta.fields]
+    money_fields = {
+        name: "currency"
+        for name in ("subtotal", "discount", "tax", "total", "amount_paid", "amount_credited",
+                     "amount_due")
+    }  # fmt: skip
 
     def has_add_permission(self, request):
         return False  # custom invoices go through POST invoices (validated service)
@@ -194,8 +205,11 @@ class InvoiceAdmin(admin.ModelAdmin):
             queryset = response.context_data["cl"].queryset
         except (AttributeError, KeyError):
             return response
+        # What the list sums: the filtered invoices, void ones excluded (they are owed by no one).
+        response.context_data["invoice_totals_voided"] = queryset.filter(status="void").count()
         rows = (
-            queryset.order_by()
+            queryset.exclude(status="void")
+            .order_by()
             .values("currency")
             .annotate(
                 n=Count("id"), total=Sum("total"), due=Sum("amount_due"), paid=Sum("amount_paid")
@@ -344,9 +358,10 @@ class InvoiceAdmin(admin.ModelAdmin):
         return response
 
 
-class CreditNoteLineInline(admin.TabularInline):
+class CreditNoteLineInline(BillingTabularInline):
     model = CreditNoteLine
     extra = 0
+    money_fields = {"amount": "credit_note__currency"}
     fields = ("description", "amount")
     readonly_fields = fields
     can_delete = False
@@ -356,7 +371,8 @@ class CreditNoteLineInline(admin.TabularInline):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(admin.ModelAdmin):
+class CreditNoteAdmin(BillingAdmin):
+    money_fields = {"total": "currency", "tax": "currency"}
     list_display = ("number", "invoice", "tenant", "total", "reason", "issued_at", "pdf_status")
     search_fields = ("number", "invoice__number", "tenant__name")
     list_filter = ("pdf_status",)
@@ -372,7 +388,7 @@ class CreditNoteAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvoiceSettings)
-class InvoiceSettingsAdmin(admin.ModelAdmin):
+class InvoiceSettingsAdmin(BillingAdmin):
     list_display = ("__str__", "company_name", "logo_preview", "updated_at")
     fields = (
         "company_name",
@@ -416,7 +432,7 @@ class InvoiceSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(BillingRunFailure)
-class BillingRunFailureAdmin(admin.ModelAdmin):
+class BillingRunFailureAdmin(BillingAdmin):
     list_display = ("at", "step", "subscription", "run_as_of", "resolved", "short_error")
     list_filter = ("step", "resolved")
     readonly_fields = ("subscription", "step", "run_as_of", "error", "at")

@@ -1,11 +1,11 @@
 from django.contrib import admin
 
-from billing_project.shared.admin import ReadOnlyAdmin
+from billing_project.shared.admin import BillingAdmin, BillingTabularInline, ReadOnlyAdmin
 from ledger.models import Account, JournalEntry, JournalLine
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(BillingAdmin):
     list_display = ("code", "name", "kind", "role")
     readonly_fields = ("role",)
 
@@ -16,7 +16,7 @@ class AccountAdmin(admin.ModelAdmin):
         return False
 
 
-class JournalLineInline(admin.TabularInline):
+class JournalLineInline(BillingTabularInline):
     model = JournalLine
     fields = ("account", "tenant_id", "debit", "credit", "currency", "jurisdiction")
     readonly_fields = fields

@@ -9,6 +9,9 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
 debs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils)
+# The finance console's browser tests (tests/browser, Playwright) drive Debian's Chromium; it is
+# never downloaded by Playwright (`playwright install` is not used).
+[ "$want_dev" != run ] && [ ! -x /usr/bin/chromium ] && debs+=(chromium)
 # `bench` also needs ApacheBench (ab) for the HTTP benchmarks.
 [ "$want_dev" = bench ] && debs+=(apache2-utils)
 missing=()

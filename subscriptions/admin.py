@@ -1,8 +1,10 @@
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from billing_project.shared.admin import BillingAdmin, BillingTabularInline
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError
 from subscriptions import admin_contracts  # noqa: F401  (registers the contract admin)
@@ -23,7 +25,7 @@ from subscriptions.services.subscriptions import subscription_cancel, subscripti
 from subscriptions.services.tokens import api_token_create, api_token_revoke
 
 
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(BillingAdmin):
     """Saves go through the same services as the API. A refusal (BillingError) rolls the whole
     save back (the admin's own transaction) and comes back as an error message on the form."""
 
@@ -73,6 +75,32 @@ def _tree_html(node: dict, *, current):
     return format_html("<ul><li>{}{}{}{}</li></ul>", label, share, flag, children)
 
 
+class HierarchyFilter(admin.SimpleListFilter):
+    title = "hierarchy"
+    parameter_name = "hierarchy"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("member", "In a hierarchy"),
+            ("parent", "Parents"),
+            ("child", "Children"),
+            ("none", "Standalone"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        has_children = Q(children__isnull=False)
+        if value == "member":
+            return queryset.filter(has_children | Q(parent__isnull=False)).distinct()
+        if value == "parent":
+            return queryset.filter(has_children).distinct()
+        if value == "child":
+            return queryset.filter(parent__isnull=False)
+        if value == "none":
+            return queryset.filter(parent__isnull=True, children__isnull=True)
+        return queryset
+
+
 @admin.register(Tenant)
 class TenantAdmin(ServiceAdmin):
     list_display = (
@@ -86,7 +114,14 @@ class TenantAdmin(ServiceAdmin):
         "payment_terms",
         "created_at",
     )
-    list_filter = ("status", "service_level", "country", "payment_terms", "tax_exempt")
+    list_filter = (
+        "status",
+        "service_level",
+        HierarchyFilter,
+        "country",
+        "payment_terms",
+        "tax_exempt",
+    )
     search_fields = ("name", "email", "vat_id", "stripe_customer_id", "id")
     # The hierarchy flags and shares are set by `POST hierarchies` (its checks in one place).
     readonly_fields = (
@@ -146,7 +181,7 @@ class TenantAdmin(ServiceAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(BillingAdmin):
     list_display = (
         "prefix",
         "name",
@@ -216,7 +251,7 @@ class MetricAdmin(ServiceAdmin):
         obj.pk, obj._state.adding = metric.pk, False
 
 
-class PlanMetricInline(admin.TabularInline):
+class PlanMetricInline(BillingTabularInline):
     """Read-only once the plan is in use; otherwise saved with the plan through `plan_update`."""
 
     model = PlanMetric
@@ -242,6 +277,7 @@ PLAN_FIELDS = catalog.PLAN_PRICED_FIELDS + catalog.PLAN_EDITABLE_FIELDS
 class PlanAdmin(ServiceAdmin):
     list_display = ("slug", "name", "amount", "currency", "interval", "trial_period_days", "active")
     list_filter = ("active", "currency")
+    money_fields = {"amount": "currency"}
     search_fields = ("slug", "name")
     inlines = [PlanMetricInline]
 
@@ -285,7 +321,7 @@ class PlanAdmin(ServiceAdmin):
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(admin.ModelAdmin):
+class PaymentMethodAdmin(BillingAdmin):
     list_display = (
         "tenant",
         "brand",
@@ -300,7 +336,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in PaymentMethod._meta.fields]
 
 
-class SubscriptionChangeInline(admin.TabularInline):
+class SubscriptionChangeInline(BillingTabularInline):
     model = SubscriptionChange
     extra = 0
     can_delete = False
@@ -344,7 +380,7 @@ class TrialingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(BillingAdmin):
     list_display = (
         "tenant",
         "plan",
@@ -412,6 +448,7 @@ class CouponAdmin(ServiceAdmin):
         "active",
     )
     list_filter = ("duration", "active")
+    money_fields = {"amount_off": "currency"}
     search_fields = ("code", "name")
     readonly_fields = ("times_redeemed", "created_at")
 
@@ -437,7 +474,7 @@ class CouponAdmin(ServiceAdmin):
 
 
 @admin.register(CouponRedemption)
-class CouponRedemptionAdmin(admin.ModelAdmin):
+class CouponRedemptionAdmin(BillingAdmin):
     list_display = ("coupon", "tenant", "subscription", "first_period_index", "redeemed_at")
     search_fields = ("coupon__code", "tenant__name")
     readonly_fields = ("coupon", "tenant", "subscription", "first_period_index", "redeemed_at")

@@ -3,10 +3,11 @@ versions them: POST/PATCH contracts). Registered from subscriptions/admin.py."""
 
 from django.contrib import admin
 
+from billing_project.shared.admin import BillingAdmin, BillingTabularInline
 from subscriptions.models import Contract, ContractVersion
 
 
-class ContractVersionInline(admin.TabularInline):
+class ContractVersionInline(BillingTabularInline):
     model = ContractVersion
     extra = 0
     can_delete = False
@@ -19,7 +20,7 @@ class ContractVersionInline(admin.TabularInline):
 
 
 @admin.register(Contract)
-class ContractAdmin(admin.ModelAdmin):
+class ContractAdmin(BillingAdmin):
     list_display = ("id", "tenant", "start_date", "end_date", "version", "created_at")
     list_select_related = ("tenant",)
     search_fields = ("tenant__name", "tenant__email", "=id")

@@ -5,6 +5,7 @@ are validated and created by the same services the tests use."""
 from django import forms
 from django.contrib import admin
 
+from billing_project.shared.admin import BillingAdmin
 from tax.models import TaxRate, TaxRegistration
 from tax.services import (
     tax_rate_add,
@@ -71,7 +72,7 @@ class TaxRegistrationForm(forms.ModelForm):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(admin.ModelAdmin):
+class TaxRateAdmin(BillingAdmin):
     form = TaxRateForm
     list_display = ("country", "region", "rate", "valid_from", "tax_name", "source")
     list_filter = ("country", "tax_name")
@@ -87,7 +88,7 @@ class TaxRateAdmin(admin.ModelAdmin):
 
 
 @admin.register(TaxRegistration)
-class TaxRegistrationAdmin(admin.ModelAdmin):
+class TaxRegistrationAdmin(BillingAdmin):
     form = TaxRegistrationForm
     list_display = ("country", "region", "kind", "tax_name", "tax_id", "valid_from", "valid_until")
     list_filter = ("country", "kind")

@@ -17,6 +17,12 @@ SECRET_KEY = env("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
+    # The finance console's theme (README "Finance console"): before django.contrib.admin so its
+    # templates win; its assets are bundled in the package (no CDN).
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -29,6 +35,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_celery_beat",
     "djstripe",
+    "import_export",
     "billing_project.shared",
     "tax",
     "subscriptions",
@@ -240,3 +247,21 @@ FORMS_URLFIELD_ASSUME_HTTPS = True  # silences a Django 6.0 transition warning
 ALERT_ONCALL_WEBHOOK_URL = env("ALERT_ONCALL_WEBHOOK_URL", default="")
 ALERT_BILLING_TEAM_EMAIL = env("ALERT_BILLING_TEAM_EMAIL", default="")
 ALERT_WEBHOOK_SECRET = env("ALERT_WEBHOOK_SECRET", default="")
+# The finance console (django-unfold). Navigation, dashboard and environment badge are callbacks
+# in console/ (the top layer, which may read every app); "View site" opens the API docs.
+UNFOLD = {
+    "SITE_TITLE": "LeanVibe Billing",
+    "SITE_HEADER": "LeanVibe Billing",
+    "SITE_SUBHEADER": "Finance console",
+    "SITE_URL": "/api/v1/billing/docs/",
+    "SITE_SYMBOL": "payments",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": True,
+    "ENVIRONMENT": "console.navigation.environment",
+    "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "console.navigation.sidebar",
+    },
+}
