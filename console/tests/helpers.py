@@ -18,6 +18,7 @@ def billed(tenant, slug: str = "developer", *, days_ago: int = 2):
 def failed_collection(invoice, *, now=None):
     """A declined card charge on the invoice, and the dunning case it opens (day 0)."""
     now = now or utcnow()
+    invoice.refresh_from_db()
     attempt = PaymentAttempt.objects.create(
         invoice=invoice,
         tenant=invoice.tenant,
