@@ -3,7 +3,8 @@
 Third-party admins are re-registered on the console's theme: dj-stripe's mirror tables become
 read-only (no add, change, delete or resync: this system is the engine of record, Stripe's copy
 is only looked at) and sit in the collapsed "Stripe mirror" sidebar group; django-celery-beat's
-schedules and django.contrib.auth's users and groups get unfold's forms.
+schedules and django.contrib.auth's users and groups get unfold's forms. The tenant page and
+finance's actions (each calling the service the API calls) are in the admin_* modules.
 """
 
 from django.contrib import admin
@@ -19,6 +20,8 @@ from django_celery_beat.models import (
 )
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from console import admin_dunning, admin_invoices, admin_subscriptions, admin_tenants  # noqa: F401
 
 
 class StripeMirrorReadOnly:

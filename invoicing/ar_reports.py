@@ -40,7 +40,7 @@ def _empty() -> dict:
     return dict.fromkeys([*BUCKETS, "total"], 0)
 
 
-def ar_aging(*, as_of: date, currency: str | None = None) -> list[dict]:
+def ar_aging(*, as_of: date, currency: str | None = None, tenant_id=None) -> list[dict]:
     """Per currency: each tenant's open amounts due by days past due at `as_of`, and the total.
 
     Open invoices issued by the end of `as_of`, at their current amount due (what the ledger's
@@ -50,6 +50,8 @@ def ar_aging(*, as_of: date, currency: str | None = None) -> list[dict]:
     ).select_related("tenant")
     if currency:
         invoices = invoices.filter(currency=currency)
+    if tenant_id is not None:
+        invoices = invoices.filter(tenant_id=tenant_id)
     by_currency: dict[str, dict[UUID, dict]] = {}
     for invoice in invoices.only(
         "id", "currency", "amount_due", "due_at", "issued_at", "tenant__id", "tenant__name"

@@ -254,6 +254,16 @@ class PaymentCreateSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=PaymentMethodKind.choices, default="bank_transfer")
     reference = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
     date = serializers.DateField(required=False, allow_null=True)
+    received_on = serializers.DateField(
+        required=False, allow_null=True, help_text="The day the money arrived (same as `date`)."
+    )
+
+    def validate(self, attrs):
+        given = {attrs.get("date"), attrs.get("received_on")} - {None}
+        if len(given) > 1:
+            raise serializers.ValidationError({"received_on": ["Differs from date."]})
+        attrs["date"] = given.pop() if given else None
+        return attrs
 
 
 class CreditNoteLineInputSerializer(serializers.Serializer):

@@ -68,6 +68,16 @@ def receivable_by_tenant() -> dict[tuple, int]:
     }
 
 
+def receivable_for_tenant(*, tenant_id) -> dict[str, int]:
+    """{currency: debit - credit} of one tenant's receivable (its open amounts due)."""
+    rows = (
+        JournalLine.objects.filter(account__role=AccountRole.RECEIVABLE, tenant_id=tenant_id)
+        .values("currency")
+        .annotate(d=Sum("debit"), c=Sum("credit"))
+    )
+    return {row["currency"]: row["d"] - row["c"] for row in rows}
+
+
 def unbalanced_currencies() -> dict[str, tuple[int, int]]:
     """{currency: (debits, credits)} where the journal does not balance."""
     rows = JournalLine.objects.values("currency").annotate(d=Sum("debit"), c=Sum("credit"))

@@ -17,7 +17,7 @@ from dunning.selectors import ACTIVE, PolicyCache, case_state
 from dunning.services.cases import case_lock
 from dunning.services.runner import case_charge
 from dunning.services.status import tenants_status_refresh
-from invoicing.models import InvoiceStatus
+from invoicing.models import Invoice, InvoiceStatus
 from invoicing.services import lifecycle
 from payments.models import PaymentAttemptStatus
 
@@ -157,3 +157,18 @@ def case_write_off(*, case_id, now: datetime, actor: str = "") -> DunningCase:
         _event(case, kind=EventKind.WRITTEN_OFF, key="written_off", now=now, actor=actor)
         tenants_status_refresh(tenant_ids=[case.tenant_id], now=now)
     return case
+
+
+def invoice_write_off(*, invoice_id, now: datetime, actor: str = "") -> Invoice:
+    """Staff: write an open invoice off. With a dunning case on it, the case is written off
+    (which marks the invoice uncollectible, closes the case and restores the tenant's status);
+    otherwise the invoice is marked uncollectible (`POST invoices/{id}/mark-uncollectible`)."""
+    case = (
+        DunningCase.objects.filter(invoice_id=invoice_id)
+        .exclude(status__in=(CaseStatus.RECOVERED, CaseStatus.WRITTEN_OFF))
+        .first()
+    )
+    if case is not None:
+        case_write_off(case_id=case.pk, now=now, actor=actor)
+        return Invoice.objects.get(pk=invoice_id)
+    return lifecycle.invoice_mark_uncollectible(invoice_id=invoice_id, now=now)

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from billing_project.shared.errors import Conflict, ValidationFailed, raise_if_invalid
 from subscriptions import validation
 from subscriptions.models import Coupon, CouponRedemption, Subscription
+from subscriptions.models.subscriptions import SubscriptionStatus
 from subscriptions.pricing import CouponTerms, coupon_applies
 
 
@@ -87,9 +88,15 @@ def coupon_check(*, code: str, now: datetime, currency: str, lock: bool = False)
 
 
 def coupon_redeem(
-    *, code: str, subscription: Subscription, now: datetime, currency: str
+    *,
+    code: str,
+    subscription: Subscription,
+    now: datetime,
+    currency: str,
+    first_period_index: int | None = None,
 ) -> CouponRedemption:
-    """Redeem inside the caller's transaction. Unknown/expired/exhausted -> 400 with the reason."""
+    """Redeem inside the caller's transaction. Unknown/expired/exhausted -> 400 with the reason.
+    The coupon counts from `first_period_index` (default: the subscription's current period)."""
     coupon = coupon_check(code=code, now=now, currency=currency, lock=True)
     claimed = (
         Coupon.objects.filter(pk=coupon.pk)
@@ -102,9 +109,46 @@ def coupon_redeem(
         coupon=coupon,
         subscription=subscription,
         tenant_id=subscription.tenant_id,
-        first_period_index=subscription.period_index,
+        first_period_index=(
+            subscription.period_index if first_period_index is None else first_period_index
+        ),
         redeemed_at=now,
     )
+
+
+def subscription_coupon_apply(
+    *, subscription: Subscription, code: str, now: datetime, actor: str = ""
+) -> CouponRedemption:
+    """Staff: put a coupon on a live subscription that has none (one coupon per subscription).
+
+    A period's fee is billed in advance, so the coupon counts from the next period invoice; a
+    trial's, whose fee is billed at trial end, from the current period. 409 on a cancelled
+    subscription or one that already has a coupon; 400 (`coupon_code`) for an unknown, expired,
+    exhausted or other-currency coupon."""
+    with transaction.atomic():
+        sub = (
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("plan")
+            .get(pk=subscription.pk)
+        )
+        if sub.status == SubscriptionStatus.CANCELLED:
+            raise Conflict("The subscription is cancelled.", code="subscription_cancelled")
+        existing = CouponRedemption.objects.filter(subscription=sub).select_related("coupon")
+        if (redemption := existing.first()) is not None:
+            if redemption.coupon.code.lower() == (code or "").strip().lower():
+                return redemption  # the outcome already holds
+            raise Conflict(
+                f"The subscription already has coupon {redemption.coupon.code}.",
+                code="coupon_already_applied",
+            )
+        billed = sub.status != SubscriptionStatus.TRIALING
+        return coupon_redeem(
+            code=code,
+            subscription=sub,
+            now=now,
+            currency=sub.plan.currency,
+            first_period_index=sub.period_index + 1 if billed else sub.period_index,
+        )
 
 
 def coupon_terms(coupon: Coupon) -> CouponTerms:
