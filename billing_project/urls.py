@@ -35,6 +35,8 @@ urlpatterns = [
         serve,
         {"document_root": SIDECAR_STATIC},
     ),
+    # 2FA code and enrolment pages (console/safety.py), before the admin's catch-all.
+    path("admin/otp/", include("console.urls")),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
     path("metrics", MetricsApi.as_view(), name="metrics"),

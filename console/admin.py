@@ -21,7 +21,13 @@ from django_celery_beat.models import (
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-from console import admin_dunning, admin_invoices, admin_subscriptions, admin_tenants  # noqa: F401
+from console import (  # noqa: F401
+    admin_audit,
+    admin_dunning,
+    admin_invoices,
+    admin_subscriptions,
+    admin_tenants,
+)
 
 
 class StripeMirrorReadOnly:

@@ -36,6 +36,12 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "djstripe",
     "import_export",
+    # Staff safety (README "Staff roles and audit"): DB-trigger audit trail, login throttling, 2FA.
+    "pgtrigger",
+    "pghistory",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "billing_project.shared",
     "tax",
     "subscriptions",
@@ -58,6 +64,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Staff safety: OTP verification state, the 2FA step for staff with a device, read-only
+    # staff (auditors) never write through the admin, every write carries its user and URL into
+    # the audit trail; axes last, as its docs ask.
+    "django_otp.middleware.OTPMiddleware",
+    "console.safety.StaffOTPMiddleware",
+    "billing_project.shared.audit.ReadOnlyStaffMiddleware",
+    "billing_project.shared.audit.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes counts failed logins (admin and every other authenticate() call with a request);
+# bearer tokens never go through authenticate(), so the API is unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "billing_project.urls"
@@ -265,3 +286,21 @@ UNFOLD = {
         "navigation": "console.navigation.sidebar",
     },
 }
+# --- Staff safety (README "Staff roles and audit") -------------------------------------------
+# Login throttling: 5 failures for one username from one IP lock that pair for 15 minutes; a
+# good login resets the count. Lockouts answer 429 with the lockout page.
+from datetime import timedelta  # noqa: E402
+
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/axes_lockout.html"
+AXES_VERBOSE = False
+# Behind a proxy set AXES_IPWARE_PROXY_COUNT (and AXES_IPWARE_META_PRECEDENCE_ORDER) so the
+# client's address is counted, not the proxy's.
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None
+# 2FA: TOTP devices (django-otp). The issuer names this deployment in authenticator apps.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="LeanVibe Billing")
+# The audit trail (django-pghistory): POST/PUT/PATCH/DELETE requests carry their user and URL.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
