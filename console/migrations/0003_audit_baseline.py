@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("console", "0002_staff_roles"),
         ("dunning", "0003_audit_events"),
-        ("invoicing", "0007_audit_events"),
+        ("invoicing", "0008_audit_events"),
         ("payments", "0003_audit_events"),
         ("subscriptions", "0007_audit_events"),
         ("tax", "0003_audit_events"),

@@ -8,7 +8,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0006_recognition_beat'),
+        ('invoicing', '0007_billing_runs'),
         # The event tables the triggers write to.
         ('console', '0001_audit_events'),
     ]
