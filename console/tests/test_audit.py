@@ -8,7 +8,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from pghistory.models import Events
 
-from console.admin import audit_trail
+from console.admin_audit import audit_trail
 from console.models import EVENT_MODELS
 from console.roles import AUDITOR
 from invoicing.tests.conftest import start
