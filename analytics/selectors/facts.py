@@ -7,6 +7,7 @@ migration 0002) name each subscription whose facts changed in `analytics_mrrdirt
 segments are recomputed before the read, so a figure always reflects the facts as of the read.
 """
 
+import json
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -150,8 +151,6 @@ def facts_load(
             terms,
         ) in cursor.fetchall():
             if isinstance(terms, str):
-                import json
-
                 terms = json.loads(terms)
             row = contract_rows.setdefault(
                 cid, {"tenant": tenant_id, "starts_at": starts_at, "ends_at": ends_at,
