@@ -7,6 +7,7 @@ segments are recomputed before the read, so a figure always reflects the facts a
 """
 
 import io
+import json
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -139,8 +140,6 @@ def facts_load(
             terms,
         ) in cursor.fetchall():
             if isinstance(terms, str):
-                import json
-
                 terms = json.loads(terms)
             row = contract_rows.setdefault(
                 cid, {"tenant": tenant_id, "starts_at": starts_at, "ends_at": ends_at,
