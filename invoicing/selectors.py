@@ -1,9 +1,9 @@
 """Reads for invoices."""
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 
-from invoicing.models import CreditNote, Invoice, InvoiceLine
+from invoicing.models import BillingRun, CreditNote, Invoice, InvoiceLine
 from invoicing.sql import invoice_page_sql
 
 
@@ -69,10 +69,6 @@ def credit_note_get(*, credit_note_id, tenant_id=None) -> CreditNote | None:
 def billing_run_generation(*, start, end) -> tuple[int, int | None, int | None]:
     """(runs, invoices generated, slowest invoice generation in ms) of the billing runs
     started (wall clock) in [start, end) and finished; ms None when no invoice was generated."""
-    from django.db.models import Count, Max, Sum
-
-    from invoicing.models import BillingRun
-
     figures = BillingRun.objects.filter(
         started_at__gte=start, started_at__lt=end, finished_at__isnull=False
     ).aggregate(runs=Count("pk"), generated=Sum("generated"), slowest=Max("generation_ms_max"))
@@ -82,6 +78,4 @@ def billing_run_generation(*, start, end) -> tuple[int, int | None, int | None]:
 
 def billing_run_last():
     """The latest billing run (finished or not), or None."""
-    from invoicing.models import BillingRun
-
     return BillingRun.objects.order_by("-started_at", "-pk").first()

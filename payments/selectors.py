@@ -1,8 +1,14 @@
 """Reads for payments (dunning reads failed attempts here: they are its facts)."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from payments.models import PaymentAttempt, PaymentAttemptStatus, Refund
+from payments.models import (
+    PaymentAttempt,
+    PaymentAttemptStatus,
+    Refund,
+    WebhookEvent,
+    WebhookEventStatus,
+)
 
 
 def attempt_list(*, invoice_id) -> QuerySet[PaymentAttempt]:
@@ -27,8 +33,6 @@ def payment_attempt_outcomes(*, start, end) -> tuple[int, int]:
     """(succeeded, failed) attempts created in [start, end): monitoring's payment success rate.
     Pending attempts are not settled yet; an attempt failed because its invoice was paid or
     voided meanwhile (`invoice_not_collectable`) was never sent to Stripe: both are left out."""
-    from django.db.models import Count, Q
-
     counts = (
         PaymentAttempt.objects.filter(created_at__gte=start, created_at__lt=end)
         .exclude(failure_code="invoice_not_collectable")
@@ -45,10 +49,6 @@ def webhook_event_outcomes(*, start, end) -> tuple[int, int]:
     rate. Succeeded: processed or ignored (a type we do not handle, acknowledged). Failed: given
     up (`failed`) or waiting for a retry after a failed handler (`pending` with attempts).
     Events not tried yet are in flight and left out."""
-    from django.db.models import Count, Q
-
-    from payments.models import WebhookEvent, WebhookEventStatus
-
     counts = WebhookEvent.objects.filter(received_at__gte=start, received_at__lt=end).aggregate(
         succeeded=Count(
             "pk",

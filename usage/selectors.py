@@ -24,7 +24,8 @@ from django.db.models import QuerySet
 from billing_project.shared.errors import Conflict
 from subscriptions.pricing import overage_charge
 from usage import sql
-from usage.models import UsageEvent
+from usage.models import UsageEvent, UsageHourly
+from usage.reconcile import _ceil_hour, _floor_hour, usage_reconcile
 from usage.services import usage_boundaries_register
 
 EDGE_RAW_LIMIT = 100
@@ -167,9 +168,6 @@ def usage_accuracy_inputs(*, start: datetime, end: datetime) -> tuple[int, int]:
     """(hourly buckets, differences) for [start, end): the (tenant, metric, UTC hour) rollups of
     the whole hours touching it, and the differences `usage_reconcile` finds there between raw
     events and every rollup (hourly, daily, unique keys, edges): monitoring's usage accuracy."""
-    from usage.models import UsageHourly
-    from usage.reconcile import _ceil_hour, _floor_hour, usage_reconcile
-
     buckets = UsageHourly.objects.filter(
         hour__gte=_floor_hour(start), hour__lt=_ceil_hour(end)
     ).count()

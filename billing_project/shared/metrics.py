@@ -22,7 +22,15 @@ import os
 import time
 from contextlib import contextmanager
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from django.db import transaction
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +104,6 @@ def observe(metric: Histogram, seconds: float, **labels) -> None:
 def inc_after_commit(metric: Counter, amount: float = 1, **labels) -> None:
     """Count a fact a transaction decides only once it is committed (at once in autocommit)."""
     try:
-        from django.db import transaction
-
         transaction.on_commit(lambda: inc(metric, amount, **labels))
     except Exception as exc:
         _warn(metric, exc)
@@ -136,8 +142,6 @@ def render_latest(*, extra_collectors=()) -> bytes:
     A failing extra collector is left out (logged), the rest is still served."""
     registry = CollectorRegistry(auto_describe=False)
     if multiprocess_dir():
-        from prometheus_client import multiprocess
-
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_Delegate(REGISTRY))
@@ -158,8 +162,6 @@ def child_exit(server, worker) -> None:
     if not multiprocess_dir():
         return
     try:
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)
     except Exception as exc:
         log.warning("metrics: mark_process_dead(%s) failed: %s", getattr(worker, "pid", "?"), exc)
