@@ -314,7 +314,8 @@ def test_start_production_bills_a_tenant_end_to_end(recipe_database, private_red
     )
     output = Output(proc)
     try:
-        match = output.wait_for(proc, r"^READY (http://\S+)$", timeout=240)
+        # migrate + collectstatic + three processes: minutes on a loaded 2-core machine.
+        match = output.wait_for(proc, r"^READY (http://\S+)$", timeout=600)
         base = match.group(1)
         assert base == f"http://127.0.0.1:{port}"
         token = run_manage(

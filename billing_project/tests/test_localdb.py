@@ -160,7 +160,7 @@ def test_settings_default_to_the_embedded_url_and_production_requires_database_u
     assert out.stdout.split() == ["5999", "leanvibe_billing"]
     env.update(
         DJANGO_SETTINGS_MODULE="billing_project.settings.production",
-        SECRET_KEY="x" * 50,
+        SECRET_KEY="localdb-test-key-" + "q7Wz3" * 8,  # strong enough for production
         ALLOWED_HOSTS="billing.example",
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)

@@ -11,6 +11,7 @@ broker check reports `in-process`.
 from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
+from kombu import Connection
 
 BROKER_TIMEOUT_SECONDS = 2.0
 
@@ -37,8 +38,6 @@ def broker_check(url: str, *, timeout: float = BROKER_TIMEOUT_SECONDS) -> str:
     """ "ok", "in-process" (no broker configured), or why the broker does not answer."""
     if not url:
         return "in-process"
-    from kombu import Connection
-
     try:
         with Connection(
             url,
