@@ -9,8 +9,9 @@ and comes back to the object's page with the service's result as a message; a re
 The attributes the decorator sets are the ones django-unfold reads from `actions_detail`
 methods (`url_path`, `short_description`, `allowed_permissions` checked with `has_perm`,
 `attrs`, `icon`, `variant`), so the same methods are unfold's detail buttons; the URLs are
-registered under unfold's names (`<app>_<model>_<method>`) by `ConsoleActionsMixin` when the
-admin class is not unfold's (unfold registers them itself).
+registered under unfold's names (`<app>_<model>_<method>`) by `ConsoleActionsMixin`, also under
+unfold, and the change page lists them in its object tools (a method put in `actions_detail`
+as well would get the same URL from unfold: harmless).
 """
 
 from __future__ import annotations
@@ -64,8 +65,6 @@ class ConsoleActionsMixin:
 
     def get_urls(self):
         urls = super().get_urls()
-        if hasattr(self, "_get_base_actions_detail"):  # unfold registers actions_detail itself
-            return urls
         info = self.model._meta.app_label, self.model._meta.model_name
         own = [
             path(
