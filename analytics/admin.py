@@ -8,6 +8,7 @@ from django.contrib import admin
 from analytics import admin_monitoring  # noqa: F401  (the monitoring page)
 from analytics.models import AcquisitionSpend, PlanCost
 from analytics.services.insights import acquisition_spend_put, plan_cost_put
+from billing_project.shared.admin import BillingAdmin
 from billing_project.shared.clock import utcnow
 from billing_project.shared.money import currency_exponent, format_money
 
@@ -35,7 +36,7 @@ class AcquisitionSpendForm(forms.ModelForm):
 
 
 @admin.register(AcquisitionSpend)
-class AcquisitionSpendAdmin(admin.ModelAdmin):
+class AcquisitionSpendAdmin(BillingAdmin):
     form = AcquisitionSpendForm
     list_display = ["month_label", "currency", "spend", "note", "entered_by", "updated_at"]
     list_filter = ["currency"]
@@ -73,7 +74,7 @@ class PlanCostForm(forms.ModelForm):
 
 
 @admin.register(PlanCost)
-class PlanCostAdmin(admin.ModelAdmin):
+class PlanCostAdmin(BillingAdmin):
     form = PlanCostForm
     list_display = ["plan", "cost", "margin_per_subscriber", "note", "updated_at"]
     readonly_fields = ["currency", "updated_at"]

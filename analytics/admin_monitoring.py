@@ -7,7 +7,7 @@ from django.urls import path
 
 from analytics.models import AlertFiring, AlertRule
 from analytics.selectors.monitoring import monitoring_figures
-from billing_project.shared.admin import ReadOnlyAdmin
+from billing_project.shared.admin import BillingAdmin, ReadOnlyAdmin
 from billing_project.shared.clock import utcnow
 from invoicing.selectors import billing_run_last
 
@@ -26,7 +26,7 @@ def monitoring_view(admin_site, request):
 
 
 @admin.register(AlertRule)
-class AlertRuleAdmin(admin.ModelAdmin):
+class AlertRuleAdmin(BillingAdmin):
     list_display = ("name", "metric", "comparison", "threshold", "period", "action", "target",
                     "enabled")  # fmt: skip
     list_filter = ("metric", "action", "enabled")

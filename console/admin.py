@@ -83,3 +83,10 @@ class ConsoleGroupAdmin(BaseGroupAdmin, UnfoldModelAdmin):
 
 _reregister(User, ConsoleUserAdmin)
 _reregister(Group, ConsoleGroupAdmin)
+
+
+# Whatever else third-party apps registered (2FA devices, login attempts, audit events) gets the
+# console's theme too, keeping its own behaviour.
+for _model, _model_admin in list(admin.site._registry.items()):
+    if not isinstance(_model_admin, UnfoldModelAdmin):
+        _reregister(_model, _rethemed(type(_model_admin)))

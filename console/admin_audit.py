@@ -22,6 +22,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from pghistory.models import Events
 
+from billing_project.shared.admin import BillingAdmin
 from console.models import EVENT_MODELS, AuditTrail
 
 DEFAULT_DAYS = 30
@@ -201,7 +202,7 @@ def audit_trail(*, params) -> dict:
 
 
 @admin.register(AuditTrail)
-class AuditTrailAdmin(admin.ModelAdmin):
+class AuditTrailAdmin(BillingAdmin):
     """One read-only page; the proxy model gives it a place in the admin and a view permission
     (`console.view_audittrail`, held by every staff role)."""
 

@@ -447,7 +447,7 @@ class BillingRunFailureAdmin(BillingAdmin):
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(admin.ModelAdmin):
+class BillingRunAdmin(BillingAdmin):
     """Each billing cycle run: counts, failures and invoice generation times (read-only)."""
 
     list_display = ("started_at", "finished_at", "as_of", "invoices", "failures",

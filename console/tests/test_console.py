@@ -20,7 +20,15 @@ def test_every_admin_of_ours_is_an_unfold_admin():
 
     for model, model_admin in admin.site._registry.items():
         assert isinstance(model_admin, UnfoldModelAdmin), model._meta.label
-        if model.__module__.split(".")[0] not in ("djstripe", "django", "django_celery_beat"):
+        third_party = (
+            "djstripe",
+            "django",
+            "django_celery_beat",
+            "django_otp",
+            "axes",
+            "pghistory",
+        )
+        if model.__module__.split(".")[0] not in third_party:
             assert isinstance(model_admin, BillingAdmin), model._meta.label
         for inline in model_admin.inlines:
             assert inline.__module__.startswith(("unfold", "djstripe")) or issubclass(
