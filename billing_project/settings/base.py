@@ -253,9 +253,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "no_template_lookups": {"()": "billing_project.shared.log_filters.DropTemplateLookups"}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # Failed template lookups carry the page's context, secrets shown once included.
+        "django.template": {"filters": ["no_template_lookups"]},
         # WeasyPrint narrates every render step at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
