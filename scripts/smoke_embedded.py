@@ -190,7 +190,7 @@ def main() -> None:
         )
         base = f"http://127.0.0.1:{run.port}"
         status, _, page = http(base, "GET", "/admin/login/")
-        step("GET /admin/login/", status == 200 and b"Django" in page, str(status))
+        step("GET /admin/login/", status == 200 and b"LeanVibe Billing" in page, str(status))
         exercise(base + API, logins["staff token"], env)
         rc = run.stop(signal.SIGTERM, group=False)
         check_stopped(run, pgdir, rc, "SIGTERM to run.sh (as make forwards it)")
