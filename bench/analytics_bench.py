@@ -38,6 +38,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
 import conftest  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 FIRST_DAY = date(2024, 12, 1)
 SEED = """
@@ -111,21 +112,6 @@ SELECT (SELECT id FROM subscriptions_coupon WHERE code = CASE WHEN r_coupon < 0.
 """  # noqa: E501
 
 
-def scratch_database() -> str:
-    db = settings.DATABASES["default"]
-    template = f"{db['NAME']}_tmpl_{conftest._migrations_hash()}"
-    conftest._ensure_template(db, template)
-    name = f"{db['NAME']}_bench_analytics"
-    for alias in connections:
-        connections[alias].close()
-    with conftest._admin_connection(db) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    settings.DATABASES["default"]["NAME"] = name
-    connections["default"].settings_dict["NAME"] = name
-    return name
-
-
 def drop(name: str) -> None:
     db = settings.DATABASES["default"]
     for alias in connections:
@@ -178,7 +164,7 @@ def main() -> None:
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=30)
     args = parser.parse_args()
-    name = scratch_database()
+    name = scratch_database("analytics")
     try:
         run(args)
     finally:

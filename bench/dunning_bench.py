@@ -44,25 +44,11 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 
 import conftest  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 DAY0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
 DAY1 = datetime(2026, 3, 2, tzinfo=UTC)  # day 1 starts at midnight (tenants in UTC)
 NOW = DAY1 + timedelta(hours=11)
-
-
-def scratch_database() -> str:
-    db = settings.DATABASES["default"]
-    template = f"{db['NAME']}_tmpl_{conftest._migrations_hash()}"
-    conftest._ensure_template(db, template)
-    name = f"{db['NAME']}_bench_dunning"
-    for alias in connections:
-        connections[alias].close()
-    with conftest._admin_connection(db) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    settings.DATABASES["default"]["NAME"] = name
-    connections["default"].settings_dict["NAME"] = name
-    return name
 
 
 def reset() -> None:
@@ -353,7 +339,7 @@ def main() -> None:
     parser.add_argument("--skip-eager", action="store_true", help="no eager-notices run")
     args, _ = parser.parse_known_args()  # scripts/bench.sh passes every bench the same arguments
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
-    name = scratch_database()
+    name = scratch_database("dunning")
     try:
         for scenario in args.scenarios.split(","):
             SCENARIOS[scenario](args)

@@ -30,6 +30,7 @@ from django.db import connection, connections, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 import conftest  # noqa: E402
+from bench.scratch import scratch_database  # noqa: E402
 
 METRICS = {  # 5 metrics of usage per tenant, some above the Developer plan's limits
     "api_calls": Decimal(15000),
@@ -38,21 +39,6 @@ METRICS = {  # 5 metrics of usage per tenant, some above the Developer plan's li
     "active_users": Decimal(4),
     "concurrent_sessions": Decimal(3),
 }
-
-
-def scratch_database() -> str:
-    db = settings.DATABASES["default"]
-    template = f"{db['NAME']}_tmpl_{conftest._migrations_hash()}"
-    conftest._ensure_template(db, template)
-    name = f"{db['NAME']}_bench_invoicing"
-    for alias in connections:
-        connections[alias].close()
-    with conftest._admin_connection(db) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    settings.DATABASES["default"]["NAME"] = name
-    connections["default"].settings_dict["NAME"] = name
-    return name
 
 
 def seed(count: int):
@@ -328,7 +314,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="ab runs of each list, alternated")
     args = parser.parse_args()
-    name = scratch_database()
+    name = scratch_database("invoicing")
     try:
         bench_cycle(args.tenants, args.baseline)
         if not args.skip_pdf:

@@ -35,6 +35,7 @@ os.environ["TEST_REDIS_DB"] = "15"
 sys.path.insert(0, str(ROOT))
 
 from bench import invoicing_bench as ib  # noqa: E402  (sets Django up)
+from bench.scratch import scratch_database  # noqa: E402
 
 NOW = datetime(2026, 2, 1, tzinfo=UTC)
 WORKER_ARGS = ["--pool", "solo", "-l", "info", "--without-heartbeat", "--without-gossip"]
@@ -110,7 +111,7 @@ def fresh(count: int) -> str:
     # scratch_database() names the scratch copy after the current database: start from the same
     settings.DATABASES["default"]["NAME"] = BASE_DB
     connections["default"].settings_dict["NAME"] = BASE_DB
-    name = ib.scratch_database()
+    name = scratch_database("invoicing")
     tenants = ib.seed(count)
     ib.seed_usage(tenants)
     return name
