@@ -45,7 +45,7 @@ class World:
 
     # --- staff ---------------------------------------------------------------------------------
 
-    def tenant(self, key: str, when: datetime, **body) -> str:
+    def tenant(self, when: datetime, key: str, **body) -> str:
         with self.on(when):
             data = self.ok(
                 self.staff.post("tenants", {"name": key, "email": f"{key}@example.com", **body}),
@@ -61,7 +61,12 @@ class World:
             call_command("run_billing_cycle", "--now", when.isoformat(), stdout=out)
         return out.getvalue()
 
-    def pay_open_invoices(self, key: str, when: datetime) -> int:
+    def expect_status(self, when: datetime, key: str, status: str, service_level: str) -> None:
+        with self.on(when):
+            tenant = self.ok(self.staff.get(f"tenants/{self.ids[key]}"))
+        assert (tenant["status"], tenant["service_level"]) == (status, service_level), (key, when)
+
+    def pay_open_invoices(self, when: datetime, key: str) -> int:
         """Staff record a bank transfer for each of the tenant's open invoices."""
         paid = 0
         with self.on(when):
@@ -79,7 +84,7 @@ class World:
                     paid += invoice["amount_due"]
         return paid
 
-    def credit_note(self, key: str, when: datetime, period_start: str, amount: int) -> dict:
+    def credit_note(self, when: datetime, key: str, period_start: str, amount: int) -> dict:
         """Staff credit `amount` (tax included) on the tenant's invoice of that period."""
         with self.on(when):
             listed = self.ok(
@@ -101,7 +106,7 @@ class World:
 
     # --- the tenant's own token ----------------------------------------------------------------
 
-    def card(self, key: str, when: datetime, number: str = GOOD_CARD, *, default: bool = False):
+    def card(self, when: datetime, key: str, number: str = GOOD_CARD, *, default: bool = False):
         pm = emulator_card(self._stripe_url, number)
         client = self.admins[key]
         with self.on(when):
@@ -113,7 +118,7 @@ class World:
                 self.ok(client.patch(f"payment-methods/{row['id']}/default"))
         return row
 
-    def subscribe(self, key: str, when: datetime, plan: str, **extra) -> dict:
+    def subscribe(self, when: datetime, key: str, plan: str, **extra) -> dict:
         with self.on(when):
             data = self.ok(
                 self.admins[key].post(
@@ -124,11 +129,11 @@ class World:
         self.subscriptions[key] = data["id"]
         return data
 
-    def change(self, key: str, when: datetime, **body) -> dict:
+    def change(self, when: datetime, key: str, **body) -> dict:
         with self.on(when):
             return self.ok(self.admins[key].patch(f"subscriptions/{self.subscriptions[key]}", body))
 
-    def usage(self, key: str, when: datetime, metric: str, quantity, **extra) -> None:
+    def usage(self, when: datetime, key: str, metric: str, quantity, **extra) -> None:
         with self.on(when):
             self.ok(
                 self.admins[key].post(
@@ -137,7 +142,7 @@ class World:
                 201,
             )
 
-    def usage_batch(self, key: str, when: datetime, records: list[dict]) -> None:
+    def usage_batch(self, when: datetime, key: str, records: list[dict]) -> None:
         with self.on(when):
             response = self.admins[key].post("usage/batch", {"records": records})
         assert response.status_code in (200, 201), response.content
