@@ -400,6 +400,9 @@ def test_a_year_of_billing(world):
     accounts = {a["code"]: a for a in usd["accounts"]}
     receivable = accounts["1100"]["debit"] - accounts["1100"]["credit"]
     assert invoiced - credited - paid == open_due == receivable
+    # open on Jan 2 2027: germany's Jan 2027 invoice (transfers come on the 8th), the contract's
+    # Jan 2027 invoice (Net 30) and the May invoice of the tenant cancelled for non-payment
+    assert open_due == 5950 + 1355250 + 5000
     assert usd["totals"]["debit"] == usd["totals"]["credit"]
 
     # --- MRR movements add up, month by month -------------------------------------------------
@@ -420,11 +423,29 @@ def test_a_year_of_billing(world):
             )
     assert report["total_mrr"] == DECEMBER_MRR
 
+    # --- the reports finance reads ---------------------------------------------------------------
+    with time_machine.travel(end, tick=False):
+        (aging,) = world.ok(world.staff.get("reports/ar-aging", {"as_of": "2027-01-02"}))
+        oss = world.ok(world.staff.get("reports/tax/oss", {"quarter": "2026-Q1"}))
+        split = world.ok(
+            world.staff.get(f"tenants/{world.ids['corp']}/cost-allocation", {"period": "2026-04"})
+        )
+    assert aging["totals"]["total"] == open_due
+    # Q1: three German invoices (3 x 5000 at 19 %) less the credit note of 1190, 190 of it VAT
+    (de,) = [row for row in oss["rows"] if row["country"] == "DE"]
+    assert (de["taxable"], de["tax"], de["invoices"], de["credit_notes"]) == (14000, 2660, 3, 1)
+    assert [row["country"] for row in oss["rows"]] == ["DE"]  # FR is reverse charged, not OSS
+    # April's 30826 split 60/40: 18495.6 and 12330.4 rounded down, the cent left to the larger
+    (block,) = split["currencies"]
+    shares = {row["tenant_id"]: row["amount"] for row in block["allocations"]}
+    assert shares == {world.ids["west"]: 18496, world.ids["labs"]: 12330}
+
     # --- the checks finance runs ----------------------------------------------------------------
     out = StringIO()
     call_command("usage_reconcile", stdout=out)
     assert out.getvalue().strip().endswith("0 differences"), out.getvalue()
     out = StringIO()
     with time_machine.travel(end, tick=False):
+        call_command("ledger_recognize", "--through", "2027-01-01", stdout=StringIO())
         call_command("ledger_check", stdout=out)
     assert out.getvalue().strip() == "0 differences", out.getvalue()
