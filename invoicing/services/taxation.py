@@ -19,6 +19,7 @@ from billing_project.shared.errors import ValidationFailed, raise_if_invalid
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from invoicing.services.branding import ADDRESS_KEYS, invoice_settings_get
 from invoicing.services.totals import apply_totals
+from ledger.allocation import split
 from subscriptions import validation
 from subscriptions.models import Tenant
 from tax import decision as tax_rules
@@ -138,16 +139,22 @@ def decide_for(
 
 
 def taxable_bases(rows) -> list[tuple[InvoiceLine, int]]:
-    """Each charged line with its amount after the discounts that apply to it: a discount line
-    reduces the charged line before it (pricing puts a coupon's discount right after its fee
-    line), else the first one; never below zero."""
+    """Each charged line with its amount after the discounts that apply to it: a coupon's
+    discount reduces the charged line before it (pricing puts it right after its fee line), else
+    the first one; a contract's volume discount is on the whole subtotal, so it is split over
+    the charged lines before it in proportion to their bases (to the cent); never below zero."""
     charged: list[list] = []
     pending_discount = 0
     for row in rows:
         if row.kind == LineKind.TAX:
             continue
         if row.kind == LineKind.DISCOUNT:
-            if charged:
+            volume = (row.explanation or {}).get("discount_source") == "volume"
+            if volume and charged and sum(base for _, base in charged) > 0:
+                weights = [max(0, base) for _, base in charged]
+                for item, share in zip(charged, split(row.amount, weights), strict=True):
+                    item[1] += share
+            elif charged:
                 charged[-1][1] += row.amount
             else:
                 pending_discount += row.amount

@@ -268,3 +268,28 @@ def test_an_upgrade_under_a_contract_bills_no_plan_proration(tenant, usage_feed)
     )
     assert (change.kind, change.prorate, invoice) == ("upgraded", False, None)
     assert change.proration_amount is None or change.proration_amount == 0
+
+
+def test_a_volume_discount_larger_than_the_last_line_lowers_the_tax_on_every_line(
+    make_tenant, usage_feed
+):
+    """Found by the year of scenarios: the volume discount was taken off the last charged line
+    only, floored at zero, so the part of it beyond that line still paid tax. It applies to the
+    whole subtotal, so it reduces every line's taxable base in proportion."""
+    tenant = make_tenant(state="NY", postal_code="10001")
+    sub, _ = start(tenant, "enterprise")
+    contract(
+        tenant, "2026-01-01T00:00:00Z", volume_discounts=[{"threshold": 500000, "discount": 5}]
+    )
+    usage_feed.set(tenant, at("2026-01-01T00:00:00Z"), active_users=10)
+    cycle("2026-02-01T00:00:00Z")
+    feb = Invoice.objects.get(subscription=sub, period_start=at("2026-02-01T00:00:00Z"))
+    # 500000 fee + 10 x 1500 seats = 515000, 5 % off = 25750 (25000 on the fee, 750 on the
+    # seats); NY 8 %: 475000 -> 38000, 14250 -> 1140 (before: 500000 -> 40000 and 0).
+    assert lines(feb) == [
+        ("contract_fee", 500000),
+        ("seats", 15000),
+        ("discount", -25750),
+        ("tax", 39140),
+    ]
+    assert (feb.subtotal, feb.discount, feb.tax, feb.total) == (515000, 25750, 39140, 528390)
