@@ -510,7 +510,8 @@ def product_update(product_id: str, params: dict) -> StripeProduct:
 
 @translate_errors
 def prices_by_lookup_keys(lookup_keys: list[str]) -> dict[str, StripePrice]:
-    """The active prices holding these lookup keys (Stripe answers at most 10 keys a call)."""
+    """The prices holding these lookup keys, archived ones too (an archived holder is replaced
+    by a new Price taking its key). Stripe answers at most 10 keys a call."""
     found = {}
     for start in range(0, len(lookup_keys), 10):
         page = client().v1.prices.list(

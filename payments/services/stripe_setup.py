@@ -121,6 +121,7 @@ def _price_fields(price: stripe_gateway.StripePrice) -> dict:
         "interval": price.interval,
         "usage_type": price.usage_type or "licensed",
         "meter": price.meter,
+        "active": price.active,
     }
 
 
@@ -216,6 +217,7 @@ def stripe_setup(*, webhook_url: str) -> list[Outcome]:
             "interval": plan.interval,
             "usage_type": "licensed",
             "meter": "",
+            "active": True,
         }
         outcomes.append(
             _price(
@@ -234,6 +236,7 @@ def stripe_setup(*, webhook_url: str) -> list[Outcome]:
                 "interval": plan.interval,
                 "usage_type": "metered",
                 "meter": meter_ids[pm.metric.metric_type],
+                "active": True,
             }
             outcomes.append(
                 _price(

@@ -137,7 +137,7 @@ class FakeStripe:
 
     def price_list(self):
         keys = set(self._params.get("lookup_keys", []))
-        found = [p for p in self.prices.values() if p["active"] and p["lookup_key"] in keys]
+        found = [p for p in self.prices.values() if p["lookup_key"] in keys]
         return self.listing("/v1/prices", found)
 
     def price_create(self):

@@ -184,3 +184,18 @@ def test_no_key_is_a_clear_error(settings):
     settings.STRIPE_SECRET_KEY = ""
     with pytest.raises(CommandError, match="STRIPE_SECRET_KEY is not set"):
         setup()
+
+
+def test_an_archived_price_holding_the_key_is_replaced(fake_stripe):
+    setup()
+    old = next(
+        p for p in fake_stripe.prices.values() if p["lookup_key"] == "lvb_enterprise_monthly"
+    )
+    old["active"] = False  # archived in the Dashboard
+    fake_stripe.requests.clear()
+    out = setup()
+    (created,) = posts(fake_stripe, "/v1/prices")
+    assert created["lookup_key"] == "lvb_enterprise_monthly"
+    assert created["transfer_lookup_key"] == "true" and created["unit_amount_decimal"] == "80000"
+    assert len(fake_stripe.writes()) == 1
+    assert "price lvb_enterprise_monthly: replaced" in out and "(active)" in out
