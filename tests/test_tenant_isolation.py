@@ -608,10 +608,9 @@ def _build_tenant(staff, stripe_url, label: str, amount: int, captured) -> dict:
 
 
 @pytest.fixture
-def world(stripe_enabled, staff_client, token_for, django_capture_on_commit_callbacks, settings):
+def world(stripe_enabled, staff_client, token_for, django_capture_on_commit_callbacks):
     from subscriptions.models import Tenant
 
-    settings.MEDIA_ROOT = settings.MEDIA_ROOT  # PDFs go where the test settings say
     a = _build_tenant(
         staff_client, stripe_enabled, "Alpha", 4411, django_capture_on_commit_callbacks
     )

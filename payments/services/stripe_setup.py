@@ -42,6 +42,7 @@ class Outcome:
     action: str  # created | updated | unchanged | replaced (a new Price took the lookup key)
     stripe_id: str
     note: str = ""
+    secret: str = ""  # a new webhook endpoint's signing secret (Stripe shows it only then)
 
 
 def product_id(plan: Plan) -> str:
@@ -182,7 +183,7 @@ def _webhook_endpoint(url: str) -> Outcome:
                 "description": "LeanVibe Billing",
             }
         )
-        return Outcome("webhook_endpoint", url, "created", created.id, note=created.secret)
+        return Outcome("webhook_endpoint", url, "created", created.id, secret=created.secret)
     changes: dict = {}
     if set(found.enabled_events) != wanted:
         changes["enabled_events"] = list(WEBHOOK_EVENTS)

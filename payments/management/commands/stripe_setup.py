@@ -52,14 +52,11 @@ class Command(BaseCommand):
         counts: dict[str, int] = {}
         for outcome in outcomes:
             counts[outcome.action] = counts.get(outcome.action, 0) + 1
-            note = outcome.note
-            if outcome.kind == "webhook_endpoint" and outcome.action == "created":
-                note = ""
             line = f"{outcome.kind} {outcome.name}: {outcome.action} ({outcome.stripe_id})"
-            self.stdout.write(f"{line}{' - ' + note if note else ''}")
-            if outcome.kind == "webhook_endpoint" and outcome.action == "created":
+            self.stdout.write(f"{line}{' - ' + outcome.note if outcome.note else ''}")
+            if outcome.secret:
                 self.stdout.write(
-                    f"  signing secret: {outcome.note}\n"
+                    f"  signing secret: {outcome.secret}\n"
                     "  Store it as STRIPE_WEBHOOK_SECRET (e.g. in /etc/leanvibe-billing/env) and "
                     "restart the web processes; Stripe shows it only at creation."
                 )
