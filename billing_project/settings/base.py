@@ -207,6 +207,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@leanvibe.example
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# The public URL Stripe posts events to (`manage.py stripe_setup`); blank: BILLING_PUBLIC_URL's.
+STRIPE_WEBHOOK_URL = env("STRIPE_WEBHOOK_URL", default="")
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=0)

@@ -9,6 +9,8 @@ reach for another host. Tests that change those settings call `reset_client()`.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -381,3 +383,188 @@ def raw_object(kind: str, id: str) -> dict:
     except KeyError:
         raise ValueError(f"Unknown Stripe object kind {kind!r}.") from None
     return _as_dict(service.retrieve(id))
+
+
+# --- account setup (`manage.py stripe_setup`): the key, the catalog, the webhook endpoint -------
+
+
+@dataclass(frozen=True, slots=True)
+class StripeProduct:
+    id: str
+    name: str
+    description: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StripePrice:
+    id: str
+    product: str
+    currency: str
+    unit_amount_decimal: str  # Stripe's exact amount in minor units, e.g. "5000" or "0.5"
+    interval: str
+    usage_type: str  # licensed | metered
+    meter: str
+    lookup_key: str
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StripeMeter:
+    id: str
+    event_name: str
+    display_name: str
+    formula: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class StripeWebhookEndpoint:
+    id: str
+    url: str
+    enabled_events: tuple[str, ...]
+    status: str
+    secret: str  # only in the answer to its creation
+
+
+def _setup_key(kind: str, params: dict) -> str:
+    """The same create sent twice (a retry) is one object; another body is another request."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+    return f"stripe_setup:{kind}:{digest[:32]}"
+
+
+def _product_from(data: dict) -> StripeProduct:
+    return StripeProduct(
+        id=data["id"],
+        name=data.get("name") or "",
+        description=data.get("description") or "",
+        active=bool(data.get("active")),
+    )
+
+
+def _price_from(data: dict) -> StripePrice:
+    recurring = data.get("recurring") or {}
+    amount = data.get("unit_amount_decimal")
+    if amount is None and data.get("unit_amount") is not None:
+        amount = str(data["unit_amount"])
+    return StripePrice(
+        id=data["id"],
+        product=_id_of(data.get("product")),
+        currency=data.get("currency") or "",
+        unit_amount_decimal=str(amount or "0"),
+        interval=recurring.get("interval") or "",
+        usage_type=recurring.get("usage_type") or "",
+        meter=_id_of(recurring.get("meter")),
+        lookup_key=data.get("lookup_key") or "",
+        active=bool(data.get("active")),
+    )
+
+
+def _meter_from(data: dict) -> StripeMeter:
+    return StripeMeter(
+        id=data["id"],
+        event_name=data.get("event_name") or "",
+        display_name=data.get("display_name") or "",
+        formula=(data.get("default_aggregation") or {}).get("formula") or "",
+        status=data.get("status") or "",
+    )
+
+
+def _endpoint_from(data: dict) -> StripeWebhookEndpoint:
+    return StripeWebhookEndpoint(
+        id=data["id"],
+        url=data.get("url") or "",
+        enabled_events=tuple(data.get("enabled_events") or ()),
+        status=data.get("status") or "",
+        secret=data.get("secret") or "",
+    )
+
+
+@translate_errors
+def account_check() -> bool:
+    """Reads the balance (any valid secret or restricted key may): True in live mode. A refused
+    key raises StripeAuthenticationFailed."""
+    return bool(_as_dict(client().v1.balance.retrieve()).get("livemode"))
+
+
+@translate_errors
+def product_retrieve(product_id: str) -> StripeProduct | None:
+    try:
+        return _product_from(_as_dict(client().v1.products.retrieve(product_id)))
+    except stripe.InvalidRequestError as exc:
+        if exc.code == "resource_missing":
+            return None
+        raise
+
+
+@translate_errors
+def product_create(params: dict) -> StripeProduct:
+    options = {"idempotency_key": _setup_key("product", params)}
+    return _product_from(_as_dict(client().v1.products.create(params=params, options=options)))
+
+
+@translate_errors
+def product_update(product_id: str, params: dict) -> StripeProduct:
+    return _product_from(_as_dict(client().v1.products.update(product_id, params=params)))
+
+
+@translate_errors
+def prices_by_lookup_keys(lookup_keys: list[str]) -> dict[str, StripePrice]:
+    """The prices holding these lookup keys, archived ones too (an archived holder is replaced
+    by a new Price taking its key). Stripe answers at most 10 keys a call."""
+    found = {}
+    for start in range(0, len(lookup_keys), 10):
+        page = client().v1.prices.list(
+            params={"lookup_keys": lookup_keys[start : start + 10], "limit": 100}
+        )
+        for item in page.auto_paging_iter():
+            price = _price_from(_as_dict(item))
+            found[price.lookup_key] = price
+    return found
+
+
+@translate_errors
+def price_create(params: dict) -> StripePrice:
+    options = {"idempotency_key": _setup_key("price", params)}
+    return _price_from(_as_dict(client().v1.prices.create(params=params, options=options)))
+
+
+@translate_errors
+def meters_list() -> list[StripeMeter]:
+    page = client().v1.billing.meters.list(params={"limit": 100})
+    return [_meter_from(_as_dict(item)) for item in page.auto_paging_iter()]
+
+
+@translate_errors
+def meter_create(params: dict) -> StripeMeter:
+    options = {"idempotency_key": _setup_key("meter", params)}
+    return _meter_from(_as_dict(client().v1.billing.meters.create(params=params, options=options)))
+
+
+@translate_errors
+def meter_update(meter_id: str, params: dict) -> StripeMeter:
+    return _meter_from(_as_dict(client().v1.billing.meters.update(meter_id, params=params)))
+
+
+@translate_errors
+def meter_reactivate(meter_id: str) -> StripeMeter:
+    return _meter_from(_as_dict(client().v1.billing.meters.reactivate(meter_id)))
+
+
+@translate_errors
+def webhook_endpoints_list() -> list[StripeWebhookEndpoint]:
+    page = client().v1.webhook_endpoints.list(params={"limit": 100})
+    return [_endpoint_from(_as_dict(item)) for item in page.auto_paging_iter()]
+
+
+@translate_errors
+def webhook_endpoint_create(params: dict) -> StripeWebhookEndpoint:
+    options = {"idempotency_key": _setup_key("webhook_endpoint", params)}
+    created = client().v1.webhook_endpoints.create(params=params, options=options)
+    return _endpoint_from(_as_dict(created))
+
+
+@translate_errors
+def webhook_endpoint_update(endpoint_id: str, params: dict) -> StripeWebhookEndpoint:
+    updated = client().v1.webhook_endpoints.update(endpoint_id, params=params)
+    return _endpoint_from(_as_dict(updated))

@@ -28,7 +28,7 @@ from django.db.models import Exists, Max, OuterRef, Q
 
 from billing_project.shared import metrics, stripe_gateway
 from billing_project.shared.dispatch import dispatch_after_commit
-from billing_project.shared.errors import BillingError, Conflict
+from billing_project.shared.errors import BillingError, Conflict, NotFound
 from invoicing.models import Invoice, InvoiceStatus
 from invoicing.services import lifecycle
 from invoicing.services.locking import invoice_lock
@@ -235,6 +235,9 @@ def invoice_pay(*, invoice, payment_method_ref=None, now: datetime) -> PaymentAt
             now=now,
             attach=invoice.status in COLLECTABLE,
         )
+        if method is None and invoice.status in COLLECTABLE:
+            # Not one of the tenant's cards (another tenant's, or none): 404, not 409 "no card".
+            raise NotFound("Payment method not found.")
         if method is not None:
             payment_method_id = method.pk
     return invoice_collect(

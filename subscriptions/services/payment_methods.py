@@ -141,7 +141,9 @@ def payment_method_attach_for_tenant(
         existing = PaymentMethod.objects.filter(stripe_payment_method_id=pm_id).first()
         if existing is not None:
             if existing.tenant_id != tenant.pk:
-                raise _invalid("This payment method belongs to another customer.")
+                # Another tenant's card: 404 as for any other tenant's object (a 400 saying
+                # whose it is would confirm it exists).
+                raise NotFound("Payment method not found.")
             if make_default and not existing.is_default:
                 return payment_method_set_default(payment_method=existing, now=now)
             return existing
@@ -152,7 +154,7 @@ def payment_method_attach_for_tenant(
         if found.type != "card":
             raise _invalid(f"Only card payment methods are accepted, not {found.type!r}.")
         if found.customer and found.customer != customer_id:
-            raise _invalid("This payment method belongs to another customer.")
+            raise NotFound("Payment method not found.")
 
         row_id = uuid.uuid4()
         with _stripe_errors():
@@ -166,7 +168,7 @@ def payment_method_attach_for_tenant(
         if twin is not None and twin.tenant_id == tenant.pk:
             return twin
         if twin is not None:
-            raise _invalid("This payment method belongs to another customer.")
+            raise NotFound("Payment method not found.")
 
         is_default = make_default or not PaymentMethod.objects.filter(tenant=tenant).exists()
         if is_default:
