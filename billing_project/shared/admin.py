@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV
@@ -16,6 +17,7 @@ from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
 from billing_project.shared.export import export_resource
 from billing_project.shared.forms import money_form
+from billing_project.shared.json_forms import PrettyJSONField
 from billing_project.shared.models import OutboxMessage
 from billing_project.shared.money import CURRENCY_SYMBOLS, currency_exponent, format_money
 
@@ -125,6 +127,11 @@ class MoneyDisplayMixin:
         return formset
 
 
+# A JSON column a form edits without a form of its own: indented, refused with the parser's
+# message and place (forms with a known shape use billing_project.shared.json_forms' fields).
+JSON_OVERRIDES = {models.JSONField: {"form_class": PrettyJSONField}}
+
+
 class BillingAdmin(MoneyDisplayMixin, ExportMixin, UnfoldModelAdmin):
     """The base of every ModelAdmin of ours. Every list exports to CSV (django-import-export,
     unfold's form: pick the columns; the list's filters and search apply) for whoever may view
@@ -133,6 +140,7 @@ class BillingAdmin(MoneyDisplayMixin, ExportMixin, UnfoldModelAdmin):
 
     list_filter_submit = True
     list_per_page = 50
+    formfield_overrides = JSON_OVERRIDES
     export_form_class = SelectableFieldsExportForm
     export_formats = [CSV]
     export_exclude: tuple[str, ...] = ()
@@ -148,9 +156,13 @@ class BillingAdmin(MoneyDisplayMixin, ExportMixin, UnfoldModelAdmin):
 class BillingTabularInline(MoneyDisplayMixin, UnfoldTabularInline):
     """The base of every tabular inline of ours."""
 
+    formfield_overrides = JSON_OVERRIDES
+
 
 class BillingStackedInline(MoneyDisplayMixin, UnfoldStackedInline):
     """The base of every stacked inline of ours."""
+
+    formfield_overrides = JSON_OVERRIDES
 
 
 class ReadOnlyAdmin(BillingAdmin):
