@@ -111,3 +111,20 @@ def test_an_auditor_can_export_and_a_user_without_view_permission_cannot(web_for
     client.force_login(nobody)
     assert client.get("/admin/invoicing/invoice/export/").status_code == 403
     assert client.post("/admin/invoicing/invoice/export/", {"format": "0"}).status_code == 403
+
+
+def test_the_audit_trail_exports_what_the_page_shows(superuser_web, web_for):
+    from subscriptions.models import Plan
+    from subscriptions.tests.test_catalog_admin import change
+
+    plan = Plan.objects.get(slug="developer")
+    change(superuser_web, plan, name="Developer Plus")
+    response = web_for("auditor").get(
+        "/admin/console/audittrail/?model=subscriptions.Plan&export=csv"
+    )
+    assert response.status_code == 200 and response["Content-Type"] == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    database = [r for r in rows if r["source"] == "database"]
+    assert database[0]["user"] == "boss" and database[0]["object_id"] == str(plan.pk)
+    assert "name: Developer -> Developer Plus" in database[0]["changes"]
+    assert "export=csv" in superuser_web.get("/admin/console/audittrail/").content.decode()
