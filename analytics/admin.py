@@ -41,6 +41,7 @@ class AcquisitionSpendAdmin(BillingAdmin):
     list_display = ["month_label", "currency", "spend", "note", "entered_by", "updated_at"]
     list_filter = ["currency"]
     ordering = ["-month", "currency"]
+    money_fields = {"amount": "currency"}
     readonly_fields = ["entered_by", "created_at", "updated_at"]
 
     @admin.display(description="month", ordering="month")
@@ -70,7 +71,7 @@ class PlanCostForm(forms.ModelForm):
     class Meta:
         model = PlanCost
         fields = ["plan", "amount", "note"]
-        help_texts = {"amount": "Minor units (cents) per subscriber per month, plan currency."}
+        help_texts = {"amount": "Per subscriber per month, in the plan's currency."}
 
 
 @admin.register(PlanCost)
@@ -79,6 +80,7 @@ class PlanCostAdmin(BillingAdmin):
     list_display = ["plan", "cost", "margin_per_subscriber", "note", "updated_at"]
     readonly_fields = ["currency", "updated_at"]
     list_select_related = ["plan"]
+    money_fields = {"amount": "plan__currency"}
 
     @admin.display(description="cost per subscriber-month", ordering="amount")
     def cost(self, obj):

@@ -2,39 +2,23 @@
 services in minor units, with the currency's exponent (more decimals than it has: refused)."""
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 
+from billing_project.shared.forms import MoneyField as SharedMoneyField
 from billing_project.shared.money import currency_exponent
 
 CREDIT_NOTE_LINES = 3
 
 
-class MoneyField(forms.Field):
-    """`250`, `250.00` or `1,250.50` in the form's currency -> integer minor units."""
+class MoneyField(SharedMoneyField):
+    """A positive amount in the form's currency -> integer minor units (a plain text input: the
+    action pages are the console's own templates)."""
 
     def __init__(self, *, currency: str, **kwargs):
-        self.currency = currency
-        kwargs.setdefault("help_text", f"In {currency.upper()}, e.g. 250.00")
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "size": 14}))
-        super().__init__(**kwargs)
-
-    def to_python(self, value):
-        value = str(value or "").replace(",", "").strip()[:30]
-        if value in self.empty_values:
-            return None
-        exponent = currency_exponent(self.currency)
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            raise forms.ValidationError("Enter an amount such as 250.00.") from None
-        if not amount.is_finite() or amount <= 0:
-            raise forms.ValidationError("Enter a positive amount.")
-        minor = amount.scaleb(exponent)
-        if minor != minor.to_integral_value():
-            raise forms.ValidationError(f"At most {exponent} decimals in {self.currency.upper()}.")
-        return int(minor)
+        super().__init__(currency=currency, positive=True, **kwargs)
 
 
 class TransferForm(forms.Form):

@@ -129,6 +129,7 @@ class DunningCaseAdmin(BillingAdmin):
     date_hierarchy = "opened_at"
     inlines = (DunningEventInline,)
     actions = ("pause", "resume", "retry", "write_off")
+    export_money = {"invoice__amount_due": "invoice__currency"}
     fields = (
         "tenant",
         "invoice",

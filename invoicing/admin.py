@@ -1,5 +1,5 @@
 """Finance admin: invoices (filters, totals, actions calling the same services as the API),
-credit notes, invoice settings with a logo preview, billing run failures."""
+credit notes, billing run failures (invoice settings: admin_settings.py)."""
 
 import uuid
 
@@ -9,7 +9,6 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
-from django.utils.html import format_html
 
 from billing_project.shared.admin import BillingAdmin, BillingTabularInline
 from billing_project.shared.clock import utcnow
@@ -18,6 +17,7 @@ from billing_project.shared.money import format_money
 from invoicing import (
     admin_finance,
     admin_previews,  # noqa: F401  (the tenant and subscription pages' previews)
+    admin_settings,  # noqa: F401  (invoice settings)
     tax_reports,
 )
 from invoicing.models import (
@@ -28,10 +28,9 @@ from invoicing.models import (
     Invoice,
     InvoiceLine,
     InvoiceSection,
-    InvoiceSettings,
     ManualPayment,
 )
-from invoicing.services import branding, documents, lifecycle
+from invoicing.services import documents, lifecycle
 from invoicing.services.cost_allocation import cost_allocation_csv, cost_allocation_report
 from subscriptions.models import Tenant
 
@@ -385,50 +384,6 @@ class CreditNoteAdmin(BillingAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(InvoiceSettings)
-class InvoiceSettingsAdmin(BillingAdmin):
-    list_display = ("__str__", "company_name", "logo_preview", "updated_at")
-    fields = (
-        "company_name",
-        "company_address",
-        "company_email",
-        "logo_url",
-        "logo_preview",
-        "logo_error",
-        "payment_terms",
-        "custom_fields",
-        "tax_ids",
-        "accent_color",
-        "footer",
-        "payment_instructions",
-    )
-    readonly_fields = ("logo_preview", "logo_error")
-
-    def has_add_permission(self, request):
-        return not InvoiceSettings.objects.exists()
-
-    @admin.display(description="logo")
-    def logo_preview(self, obj):
-        uri = branding.logo_data_uri(obj) if obj and obj.pk else ""
-        if not uri:
-            return "—"
-        return format_html('<img src="{}" style="max-height: 60px; max-width: 240px;">', uri)
-
-    def save_model(self, request, obj, form, change):
-        obj.pk = 1
-        now = timezone.now()
-        obj.updated_at = now
-        url_changed = "logo_url" in form.changed_data
-        super().save_model(request, obj, form, change)
-        if url_changed and obj.logo_url:
-            try:
-                branding.invoice_settings_set_logo_url(row=obj, url=obj.logo_url, now=now)
-            except BillingError as exc:
-                obj.logo_error = exc.message
-                obj.save(update_fields=["logo_error"])
-                self.message_user(request, f"Logo not stored: {exc.message}", messages.ERROR)
 
 
 @admin.register(BillingRunFailure)

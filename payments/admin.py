@@ -36,6 +36,7 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("invoice", "tenant")
     date_hierarchy = "created_at"
+    money_fields = {"amount": "currency"}
 
     @admin.display(description="amount")
     def money(self, obj):
@@ -101,6 +102,7 @@ class RefundAdmin(ReadOnlyAdmin):
     list_filter = ("status", "method")
     search_fields = ("invoice__number", "stripe_refund_id", "credit_note__number")
     list_select_related = ("invoice", "credit_note")
+    money_fields = {"amount": "currency"}
 
     @admin.display(description="amount")
     def money(self, obj):

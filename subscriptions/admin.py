@@ -205,6 +205,7 @@ class ApiTokenAdmin(BillingAdmin):
         "revoked_at",
     )
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    export_exclude = ("token_hash",)
     actions = ["revoke"]
 
     def has_change_permission(self, request, obj=None):
@@ -256,6 +257,7 @@ class PlanMetricInline(BillingTabularInline):
 
     model = PlanMetric
     extra = 0
+    unit_price_fields = {"overage_unit_price": "plan__currency"}
 
     def _editable(self, obj) -> bool:
         return obj is None or not catalog.plan_in_use(plan=obj)

@@ -6,11 +6,18 @@ from decimal import Decimal
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.admin import StackedInline as UnfoldStackedInline
 from unfold.admin import TabularInline as UnfoldTabularInline
+from unfold.contrib.import_export.forms import SelectableFieldsExportForm
 
+from billing_project.shared.export import export_resource
+from billing_project.shared.forms import money_form
+from billing_project.shared.json_forms import PrettyJSONField
 from billing_project.shared.models import OutboxMessage
 from billing_project.shared.money import CURRENCY_SYMBOLS, currency_exponent, format_money
 
@@ -63,8 +70,9 @@ class MoneyDisplayMixin:
     """Integer minor-unit fields shown as money wherever the admin shows them read-only (lists,
     read-only fields, inlines): `money_fields = {"total": "currency"}` maps each field to the
     path of its currency (`"invoice__currency"`); `unit_price_fields` likewise for Decimal
-    unit prices in minor units. Editable money fields keep their cents and say so in their
-    help text."""
+    unit prices in minor units. Editable ones are typed in major units (`250.00`) and stored in
+    minor units (`billing_project.shared.forms`), the currency a field of the same form
+    (`"currency"`, `"plan__currency"`) or of the row."""
 
     money_fields: dict[str, str] = {}
     unit_price_fields: dict[str, str] = {}
@@ -106,20 +114,55 @@ class MoneyDisplayMixin:
         return [swap.get(n, n) if isinstance(n, str) else n
                 for n in super().get_list_display(request)]  # fmt: skip
 
+    def _money_form(self, form_class):
+        currencies = {**self.money_fields, **self.unit_price_fields}
+        return money_form(form_class, currencies, unit_prices=self.unit_price_fields)
 
-class BillingAdmin(MoneyDisplayMixin, UnfoldModelAdmin):
-    """The base of every ModelAdmin of ours."""
+    def get_form(self, request, obj=None, **kwargs):
+        return self._money_form(super().get_form(request, obj, **kwargs))
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = self._money_form(formset.form)
+        return formset
+
+
+# A JSON column a form edits without a form of its own: indented, refused with the parser's
+# message and place (forms with a known shape use billing_project.shared.json_forms' fields).
+JSON_OVERRIDES = {models.JSONField: {"form_class": PrettyJSONField}}
+
+
+class BillingAdmin(MoneyDisplayMixin, ExportMixin, UnfoldModelAdmin):
+    """The base of every ModelAdmin of ours. Every list exports to CSV (django-import-export,
+    unfold's form: pick the columns; the list's filters and search apply) for whoever may view
+    it; nothing imports. `export_exclude` leaves fields out (secrets), `export_money` adds
+    related amounts (`{"invoice__amount_due": "invoice__currency"}`); see `shared/export.py`."""
 
     list_filter_submit = True
     list_per_page = 50
+    formfield_overrides = JSON_OVERRIDES
+    export_form_class = SelectableFieldsExportForm
+    export_formats = [CSV]
+    export_exclude: tuple[str, ...] = ()
+    export_money: dict[str, str] = {}
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_export_resource_classes(self, request):
+        return [export_resource(self)]
 
 
 class BillingTabularInline(MoneyDisplayMixin, UnfoldTabularInline):
     """The base of every tabular inline of ours."""
 
+    formfield_overrides = JSON_OVERRIDES
+
 
 class BillingStackedInline(MoneyDisplayMixin, UnfoldStackedInline):
     """The base of every stacked inline of ours."""
+
+    formfield_overrides = JSON_OVERRIDES
 
 
 class ReadOnlyAdmin(BillingAdmin):

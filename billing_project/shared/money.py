@@ -48,3 +48,25 @@ def format_money(cents: int, currency: str) -> str:
     if symbol:
         return f"{sign}{symbol}{number}"
     return f"{sign}{number} {currency.upper()}"
+
+
+def major_to_minor(amount: Decimal, currency: str, *, extra_places: int = 0) -> Decimal:
+    """`Decimal("250.00")` USD -> `Decimal("25000")`: a major-unit amount in minor units. More
+    decimals than the currency's exponent (+ `extra_places`, for fractional unit prices) raise
+    ValueError; the result is integral when `extra_places` is 0."""
+    exponent = currency_exponent(currency)
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValueError(f"not a finite amount: {amount!r}")
+    minor = amount.scaleb(exponent)
+    if minor != minor.quantize(Decimal(1).scaleb(-extra_places)):
+        raise ValueError(f"at most {exponent + extra_places} decimals in {currency.upper()}")
+    return minor.quantize(Decimal(1).scaleb(-extra_places)) if extra_places else minor.quantize(1)
+
+
+def minor_to_major(minor: Decimal | int, currency: str) -> Decimal:
+    """25000 USD -> `Decimal("250.00")`; `Decimal("0.5")` USD -> `Decimal("0.005")`: at least the
+    currency's decimals, more only where the (fractional) minor amount needs them."""
+    exponent = currency_exponent(currency)
+    major = Decimal(minor).scaleb(-exponent)
+    places = max(exponent, -min(major.normalize().as_tuple().exponent, 0))
+    return major.quantize(Decimal(1).scaleb(-places))

@@ -10,7 +10,17 @@ class InvoiceSettings(models.Model):
     )
     company_email = models.EmailField(blank=True)
     logo_url = models.URLField(blank=True, help_text="Fetched once when saved, then stored")
-    company_logo = models.FileField(upload_to="branding/", blank=True)
+    company_logo = models.FileField(
+        upload_to="branding/", blank=True, help_text="The image fetched from the logo URL"
+    )
+    # An uploaded logo wins over the URL's (branding.logo_data_uri); type and size are checked
+    # (PNG, JPEG, GIF or WebP, at most 1 MB) by branding.logo_image_check.
+    logo_file = models.ImageField(
+        "logo file",
+        upload_to="branding/uploads/",
+        blank=True,
+        help_text="PNG, JPEG, GIF or WebP, at most 1 MB; used instead of the logo URL's image",
+    )
     logo_content_type = models.CharField(max_length=50, blank=True)
     logo_error = models.CharField(max_length=500, blank=True)
     payment_terms = models.CharField(max_length=50, blank=True, help_text='Label, e.g. "Net 30"')

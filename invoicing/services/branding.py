@@ -1,5 +1,7 @@
 """Seller branding for invoices: the InvoiceSettings row over settings.BILLING_COMPANY.
 
+The logo is an uploaded file (`logo_file`: PNG, JPEG, GIF or WebP, at most 1 MB, its type read
+from the bytes by Pillow, not from the name or the browser) or else the image of a logo URL.
 A logo URL is fetched once, when saved, from public addresses only: the host is resolved and
 every address must be global (no private, loopback, link-local, reserved or multicast IPs); the
 connection goes to the vetted address (no second DNS lookup, no redirects), the body is limited
@@ -8,15 +10,18 @@ to 1 MB and must be image/*. Rendering never fetches anything (see pdf.py).
 
 import base64
 import http.client
+import io
 import ipaddress
 import socket
 import ssl
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from PIL import Image, UnidentifiedImageError
 
 from billing_project.shared.errors import ValidationFailed
 from invoicing.models import InvoiceSettings
@@ -25,6 +30,10 @@ MAX_LOGO_BYTES = 1024 * 1024
 FETCH_TIMEOUT = 5.0
 ADDRESS_KEYS = ("line1", "city", "state", "postal_code", "country")
 ALLOWED_IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml", "image/webp")
+# What an upload may be (no SVG: a file staff upload is a raster image Pillow can read).
+UPLOAD_FORMATS = {"PNG": "png", "JPEG": "jpeg", "GIF": "gif", "WEBP": "webp"}
+EXTENSION_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg",
+                   "gif": "image/gif", "webp": "image/webp"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,15 +63,45 @@ def address_lines(address: dict) -> tuple[str, ...]:
     )
 
 
-def logo_data_uri(row: InvoiceSettings) -> str:
-    if not row.company_logo:
-        return ""
+def logo_image_check(data: bytes) -> str:
+    """The file extension of an uploaded logo (`png`, `jpeg`, `gif`, `webp`), read from its
+    bytes. Raises ValidationFailed when it is too large or not one of those images."""
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValidationFailed("The logo is larger than 1 MB.", errors={"logo_file": ["too large"]})
     try:
-        with row.company_logo.open("rb") as handle:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            kind = image.format
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        kind = None
+    if kind not in UPLOAD_FORMATS:
+        message = "The logo must be a PNG, JPEG, GIF or WebP image."
+        raise ValidationFailed(message, errors={"logo_file": [message]})
+    return UPLOAD_FORMATS[kind]
+
+
+def _read(field_file) -> bytes:
+    try:
+        with field_file.open("rb") as handle:
             data = handle.read(MAX_LOGO_BYTES + 1)
     except OSError:
+        return b""
+    return b"" if len(data) > MAX_LOGO_BYTES else data
+
+
+def logo_data_uri(row: InvoiceSettings) -> str:
+    """The logo as a data: URI for the PDF: the uploaded file when there is one, else the image
+    fetched from the logo URL; "" when neither is stored (or readable)."""
+    if row.logo_file:
+        data = _read(row.logo_file)
+        extension = PurePath(row.logo_file.name).suffix.lstrip(".").lower()
+        content_type = EXTENSION_TYPES.get(extension, "")
+        if data and content_type:
+            return f"data:{content_type};base64,{base64.b64encode(data).decode()}"
+    if not row.company_logo:
         return ""
-    if len(data) > MAX_LOGO_BYTES:
+    data = _read(row.company_logo)
+    if not data:
         return ""
     content_type = row.logo_content_type or "image/png"
     return f"data:{content_type};base64,{base64.b64encode(data).decode()}"

@@ -172,8 +172,10 @@ def test_api_allows_a_currency_change_once_the_subscription_is_cancelled(staff_c
 
 def test_unused_plan_reprices_through_the_service(staff_web):
     plan = catalog.plan_create(slug="spare", name="Spare", amount=100, metrics=[])
-    page, _ = change(staff_web, plan, amount="250", currency="EUR")
+    # Typed in major units (README "Finance console"): 2.50 EUR is stored as 250 cents.
+    page, _ = change(staff_web, plan, amount="2.50", currency="EUR")
     assert "amount" not in readonly(page)
+    assert page.context["adminform"].form["amount"].value() == Decimal("1.00")
     plan.refresh_from_db()
     assert (plan.amount, plan.currency) == (250, "eur")
 
