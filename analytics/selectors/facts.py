@@ -240,7 +240,9 @@ def _timelines_write(cursor, *, tenant_ids=None, segments=None) -> None:
             f"{t.tenant_id}\t{t.currency}\t{_array(a.isoformat() for a in t.ats)}\t"
             f"{_array(t.mrrs)}\t{_array(t.plans)}\t{t.ats[0].isoformat()}\t{t.mrrs[0]}\t"
             f"{t.ats[-1].isoformat()}\n"
-            for t in timelines(segments=segments)
+            # written in order of their last step: a range's moved tenants (a step after its
+            # start) then sit in the table's last pages, and the newest are where updates append
+            for t in sorted(timelines(segments=segments), key=lambda t: t.ats[-1])
         ),
     )
 
