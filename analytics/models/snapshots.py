@@ -9,7 +9,8 @@ history (`analytics_snapshot` rebuilds them); `MrrDirty` rows, written by databa
 the history tables, name the subscriptions whose segments must be recomputed before a read.
 """
 
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 
 OPEN_END = "9999-12-31T00:00:00Z"  # valid_to of a segment still running
@@ -95,6 +96,17 @@ class MrrTimeline(models.Model):
         indexes = [
             models.Index(fields=["last_at"], name="mrrtl_last_at"),
             models.Index(fields=["tenant_id"], name="mrrtl_tenant"),
+            # the tenants with MRR by an instant that moved after it: span @> instant
+            GistIndex(
+                models.Func(
+                    "first_at",
+                    "last_at",
+                    models.Value("[)"),
+                    function="tstzrange",
+                    output_field=DateTimeRangeField(),
+                ),
+                name="mrrtl_span",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["tenant_id", "currency"], name="mrrtl_unique")

@@ -45,6 +45,16 @@ MRR_KINDS = (
 )
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Bulk reads fetch instants as integer microseconds since the epoch: exact, and parsing an int
+# is a fraction of the cost of parsing a timestamp text (a full rebuild reads ~300,000).
+MICROS = "(EXTRACT(EPOCH FROM {col}) * 1000000)::bigint"
+
+
+def _instant(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
 def clock_today() -> date:
     return utcnow().date()
 
@@ -82,18 +92,19 @@ def facts_load(
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT s.id, s.tenant_id, s.started_at, t.timezone, s.trial_end IS NOT NULL
+            f"""SELECT s.id, s.tenant_id, {MICROS.format(col="s.started_at")}, t.timezone,
+                       s.trial_end IS NOT NULL
                   FROM subscriptions_subscription s
                   JOIN subscriptions_tenant t ON t.id = s.tenant_id {clause}""",
             params,
         )
-        subs = cursor.fetchall()
+        subs = [(sub, tenant, _instant(at), tz, trial) for sub, tenant, at, tz, trial in cursor]
         if not subs:
             return []
         sub_filter = "" if not where else "WHERE subscription_id = ANY(%(ids)s)"
         sub_params = {} if not where else {"ids": [row[0] for row in subs]}
         cursor.execute(
-            f"""SELECT subscription_id, kind, effective_at, to_plan_id, note
+            f"""SELECT subscription_id, kind, {MICROS.format(col="effective_at")}, to_plan_id, note
                   FROM subscriptions_subscriptionchange
                   {sub_filter}{" AND" if where else "WHERE"} kind = ANY(%(kinds)s)
                  ORDER BY subscription_id, created_at, id""",
@@ -104,7 +115,7 @@ def facts_load(
             changes.setdefault(sub_id, []).append(
                 ChangeFact(
                     kind,
-                    effective_at,
+                    _instant(effective_at),
                     to_plan_id,
                     _to_status(note) if kind == "status_changed" else "",
                 )
@@ -207,14 +218,11 @@ def _array(values) -> str:
     return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
 
 
-def _timelines_write(cursor, *, tenant_ids=None) -> None:
-    """Recompute the timelines of these tenants (all when None) from their stored segments."""
+def _timelines_write(cursor, *, tenant_ids=None, segments=None) -> None:
+    """Recompute the timelines of these tenants from their stored segments, or all of them from
+    `segments` (every segment there is, just written)."""
     if tenant_ids is None:
         cursor.execute(f"TRUNCATE {TIMELINES}")
-        cursor.execute(
-            f"SELECT subscription_id, tenant_id, plan_id, currency, mrr, valid_from, valid_to "
-            f"FROM {SEGMENTS}"
-        )
     else:
         tenant_ids = list(tenant_ids)
         cursor.execute(f"DELETE FROM {TIMELINES} WHERE tenant_id = ANY(%s)", [tenant_ids])
@@ -223,7 +231,7 @@ def _timelines_write(cursor, *, tenant_ids=None) -> None:
             f"FROM {SEGMENTS} WHERE tenant_id = ANY(%s)",
             [tenant_ids],
         )
-    segments = [Segment(*row) for row in cursor.fetchall()]
+        segments = [Segment(*row) for row in cursor.fetchall()]
     _copy(
         cursor,
         TIMELINES,
@@ -232,7 +240,9 @@ def _timelines_write(cursor, *, tenant_ids=None) -> None:
             f"{t.tenant_id}\t{t.currency}\t{_array(a.isoformat() for a in t.ats)}\t"
             f"{_array(t.mrrs)}\t{_array(t.plans)}\t{t.ats[0].isoformat()}\t{t.mrrs[0]}\t"
             f"{t.ats[-1].isoformat()}\n"
-            for t in timelines(segments=segments)
+            # written in order of their last step: a range's moved tenants (a step after its
+            # start) then sit in the table's last pages, and the newest are where updates append
+            for t in sorted(timelines(segments=segments), key=lambda t: t.ats[-1])
         ),
     )
 
@@ -357,7 +367,7 @@ def segments_rebuild(
             cursor.execute(f"TRUNCATE {SEGMENTS}")
             cursor.execute(f"DELETE FROM {DIRTY} WHERE id <= %s", [dirty_seen])
             _copy_segments(cursor, segments)
-            _timelines_write(cursor)
+            _timelines_write(cursor, segments=segments)
             _daily_rebuild(cursor, through=through)
         else:
             ids = [f.subscription_id for f in all_facts]

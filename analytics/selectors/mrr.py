@@ -158,37 +158,63 @@ SELECT tenant_id, currency, first_at,
  WHERE last_at > %(t0)s AND first_at <= %(t1)s
 """
 
-# The classification of analytics.calculations.movements.movement_kind, summed in SQL (one pass
-# over the tenants that moved); a test checks it against the pure one.
-_TOTALS_SQL = f"""
+# The tenants that had MRR (or had had it) at t0 and took a step after it: only they can expand,
+# contract, churn or reactivate (`tstzrange(first_at, last_at) @> t0`, GiST-indexed). Everyone
+# else either never moved since t0 (MRR at t1 = MRR at t0) or first had MRR after t0 (new).
+# OFFSET 0 keeps the subquery whole: inlined, each FILTER below would repeat the lookups.
+_MOVED = f"""
+SELECT tenant_id, currency, first_at,
+       COALESCE(mrrs[width_bucket(%(t0)s::timestamptz, ats)], 0) AS m0,
+       COALESCE(mrrs[width_bucket(%(t1)s::timestamptz, ats)], 0) AS m1
+  FROM {TIMELINES}
+ WHERE tstzrange(first_at, last_at, '[)') @> %(t0)s::timestamptz
+OFFSET 0
+"""
+
+# The classification of analytics.calculations.movements.movement_kind, summed in SQL over
+# those tenants (none of them is new: each had MRR at or before t0).
+_MOVED_TOTALS_SQL = f"""
 SELECT currency,
-       COALESCE(SUM(m1) FILTER (WHERE m0 = 0 AND m1 > 0 AND first_at >= %(t0)s), 0),
        COALESCE(SUM(m1 - m0) FILTER (WHERE m0 > 0 AND m1 > m0), 0),
        COALESCE(SUM(m1 - m0) FILTER (WHERE m1 > 0 AND m1 < m0), 0),
        COALESCE(SUM(-m0) FILTER (WHERE m0 > 0 AND m1 = 0), 0),
-       COALESCE(SUM(m1) FILTER (WHERE m0 = 0 AND m1 > 0 AND first_at < %(t0)s), 0),
+       COALESCE(SUM(m1) FILTER (WHERE m0 = 0 AND m1 > 0), 0),
        COUNT(*) FILTER (WHERE m0 > 0 AND m1 = 0)
-  FROM ({_PAIRS}) p
+  FROM ({_MOVED}) p
  WHERE m0 <> m1
  GROUP BY currency
 """
 
 
 def _totals(t0: datetime, t1: datetime) -> tuple[dict, dict]:
-    """Per currency: the movement totals, and how many tenants churned."""
+    """Per currency: the movement totals, and how many tenants churned.
+
+    Expansion, contraction, churn and reactivation come from the tenants that had MRR by t0 and
+    moved since; `new` is the rest of the difference: MRR(t1) - MRR(t0) (from the daily
+    checkpoints) minus their net movement, every other tenant being either unmoved or new (MRR
+    0 at t0, never before). So a range reads the checkpoints plus the moved older tenants, not
+    every tenant that started in it."""
+    start, end = _total_at(t0), _total_at(t1)
     totals, churned = {}, {}
-    for currency, new, expansion, contraction, churn, reactivation, lost in _rows(
-        _TOTALS_SQL, {"t0": t0, "t1": t1}
-    ):
+    moved = {
+        currency: (int(expansion), int(contraction), int(churn), int(reactivation), int(lost))
+        for currency, expansion, contraction, churn, reactivation, lost in _rows(
+            _MOVED_TOTALS_SQL, {"t0": t0, "t1": t1}
+        )
+    }
+    for currency in sorted(set(start) | set(end) | set(moved)):
+        expansion, contraction, churn, reactivation, lost = moved.get(currency, (0, 0, 0, 0, 0))
+        net = end.get(currency, 0) - start.get(currency, 0)
         row = {
-            "new_mrr": int(new),
-            "expansion_mrr": int(expansion),
-            "contraction_mrr": int(contraction),
-            "churn_mrr": int(churn),
-            "reactivation_mrr": int(reactivation),
+            "new_mrr": net - expansion - contraction - churn - reactivation,
+            "expansion_mrr": expansion,
+            "contraction_mrr": contraction,
+            "churn_mrr": churn,
+            "reactivation_mrr": reactivation,
+            "net_new_mrr": net,
         }
-        row["net_new_mrr"] = sum(row.values())
-        totals[currency], churned[currency] = row, int(lost)
+        if any(row.values()):
+            totals[currency], churned[currency] = row, lost
     return totals, churned
 
 
@@ -376,7 +402,7 @@ SELECT currency, date_trunc('month', first_at AT TIME ZONE 'UTC')::date, COUNT(*
 # The churned tenants (MRR at the start, none at the end) with the reason of the last
 # cancellation of theirs in the range (none: suspended by dunning).
 _REASONS_SQL = f"""
-WITH lost AS (SELECT tenant_id, currency FROM ({_PAIRS}) p WHERE m0 > 0 AND m1 = 0),
+WITH lost AS (SELECT tenant_id, currency FROM ({_MOVED}) p WHERE m0 > 0 AND m1 = 0),
 reason AS (
     SELECT DISTINCT ON (s.tenant_id) s.tenant_id, c.note
       FROM subscriptions_subscriptionchange c
