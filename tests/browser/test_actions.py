@@ -40,7 +40,7 @@ def open_action(page, console_url, path, label):
 
 
 def success_message(page) -> str:
-    return page.locator(".messagelist .success, .messagelist li").first.inner_text()
+    return page.locator(".messagelist li.success").first.inner_text().strip()
 
 
 def test_find_a_tenant_and_see_its_balance_equal_the_ledgers(
