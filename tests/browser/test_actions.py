@@ -2,13 +2,11 @@
 server; fixtures in tests/browser/conftest.py): one scenario per test, real services, and a
 screenshot of the tenant page and of each action's result."""
 
-import importlib
 import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 
 if not (Path(__file__).parent / "conftest.py").exists():  # the console's browser fixtures
     pytest.skip(
@@ -17,7 +15,7 @@ if not (Path(__file__).parent / "conftest.py").exists():  # the console's browse
 
 
 @pytest.fixture
-def customer(transactional_db):
+def customer(browser_db):
     """A tenant on Team since two days ago, its first invoice open ($200.00 due)."""
     from console.tests.helpers import billed
     from subscriptions.tests.factories import TenantFactory
@@ -28,8 +26,8 @@ def customer(transactional_db):
 
 
 @pytest.fixture
-def signed_in(page, staff_user, login):
-    login(page, staff_user.username)
+def signed_in(page, staff_user, sign_in):
+    sign_in(page, staff_user)
     return page
 
 
@@ -146,8 +144,6 @@ def test_pause_a_dunning_case(signed_in, console_url, customer, screenshot):
     from console.tests.helpers import failed_collection
     from dunning.models import DunningCase
 
-    # The live server's tests flush every table: the default policy comes back as migrated.
-    importlib.import_module("dunning.migrations.0002_default_policy").load(apps, None)
     page = signed_in
     _, _, invoice = customer
     _, case = failed_collection(invoice, now=utcnow() - timedelta(hours=1))

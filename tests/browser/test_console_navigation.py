@@ -22,8 +22,9 @@ def test_log_in_and_see_the_sidebar_groups(page, console_url, staff_user, login,
     screenshot(page, "tenant-list")
 
 
-def test_dashboard_and_pages_screenshots(page, console_url, staff_user, login, screenshot):
-    login(page, staff_user.username)
+def test_dashboard_and_pages_screenshots(page, console_url, staff_user, sign_in, screenshot):
+    sign_in(page, staff_user)
+    page.goto(console_url)
     page.locator("#console-dashboard").wait_for()
     screenshot(page, "dashboard")
     for name, path in (
