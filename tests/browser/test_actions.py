@@ -41,6 +41,17 @@ def success_message(page) -> str:
     return page.locator(".messagelist li.success").first.inner_text().strip()
 
 
+def assert_audited(page, console_url, object_id, action: str, message: str) -> None:
+    """The audit trail of the object shows the action: the admin log's "<action>: <message>" by
+    the staff user, beside the database's own events."""
+    page.goto(f"{console_url}console/audittrail/?object={object_id}")
+    rows = page.locator("#audit-trail tr.audit-row").all_inner_texts()
+    assert any(
+        "finance" in row and "admin log" in row and f"{action}: " in row and message in row
+        for row in rows
+    ), "\n".join(rows)
+
+
 def test_find_a_tenant_and_see_its_balance_equal_the_ledgers(
     signed_in, console_url, customer, screenshot
 ):
@@ -76,6 +87,9 @@ def test_record_a_bank_transfer_and_see_the_invoice_paid(
     assert f"{invoice.number} is paid, $0.00 due." in success_message(page)
     assert Invoice.objects.get(pk=invoice.pk).status == "paid"
     screenshot(page, "action-bank-transfer")
+    assert_audited(
+        page, console_url, invoice.pk, "Record bank transfer", f"{invoice.number} is paid"
+    )
 
 
 def test_issue_a_credit_note_and_download_its_pdf(signed_in, console_url, customer, screenshot):
@@ -98,6 +112,7 @@ def test_issue_a_credit_note_and_download_its_pdf(signed_in, console_url, custom
     download = info.value
     assert download.suggested_filename == f"{note.number}.pdf"
     assert Path(download.path()).read_bytes().startswith(b"%PDF")
+    assert_audited(page, console_url, invoice.pk, "Issue credit note", f"Credit note {note.number}")
 
 
 def test_void_an_invoice(signed_in, console_url, customer, screenshot):
@@ -111,6 +126,14 @@ def test_void_an_invoice(signed_in, console_url, customer, screenshot):
     assert success_message(page) == f"{invoice.number} is void."
     assert Invoice.objects.get(pk=invoice.pk).status == "void"
     screenshot(page, "action-void")
+    assert_audited(page, console_url, invoice.pk, "Void", f"{invoice.number} is void.")
+    # The database's own event of the same change: the status before and after.
+    rows = page.locator("#audit-trail tr.audit-row").all_inner_texts()
+    assert any(
+        "finance\tdatabase" in row and re.search(r"^status\s+open\s+→\s+void", row, re.M)
+        for row in rows
+    ), "\n".join(rows)
+    screenshot(page, "audit-trail")
 
 
 def test_change_a_plan_after_reading_its_preview(signed_in, console_url, customer, screenshot):
@@ -137,6 +160,7 @@ def test_change_a_plan_after_reading_its_preview(signed_in, console_url, custome
     sub.refresh_from_db()
     assert sub.plan.slug == "enterprise"
     screenshot(page, "action-change-plan")
+    assert_audited(page, console_url, sub.pk, "Change plan", "Upgraded: Team to Enterprise")
 
 
 def test_pause_a_dunning_case(signed_in, console_url, customer, screenshot):
@@ -153,3 +177,4 @@ def test_pause_a_dunning_case(signed_in, console_url, customer, screenshot):
     assert success_message(page) == f"The case of {invoice.number} is paused (stage grace)."
     assert DunningCase.objects.get(pk=case.pk).status == "paused"
     screenshot(page, "action-pause-dunning")
+    assert_audited(page, console_url, case.pk, "Pause dunning", "is paused")
