@@ -177,6 +177,7 @@ def dashboard_callback(request, context):
     last_failure = BillingRunFailure.objects.order_by("-at").first()
     context.update(
         {
+            "title": "Dashboard",  # the header's, instead of Django's "Site administration"
             "console": {
                 "now": now,
                 "open_receivables": _per_currency(open_rows, "due"),
@@ -205,7 +206,7 @@ def dashboard_callback(request, context):
                 ),
                 "mrr": _mrr(now),
                 "monitoring": _monitoring(now),
-            }
+            },
         }
     )
     # The dj-stripe mirror is folded away in the sidebar; the home page does not list it.

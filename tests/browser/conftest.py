@@ -37,6 +37,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "console-pass-123"
+MAX_SHOT_HEIGHT = 1800
 _numbers = itertools.count(1)
 
 
@@ -199,7 +200,15 @@ def screenshot(_screenshot_dir):
 
     def _shot(page, name: str) -> Path:
         path = _screenshot_dir / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # The whole page down to MAX_SHOT_HEIGHT, taken in a viewport that tall (a full-page
+        # capture of a 900 px viewport leaves unfold's sidebar and sticky bars mid-page).
+        viewport = page.viewport_size
+        height = min(page.evaluate("document.documentElement.scrollHeight"), MAX_SHOT_HEIGHT)
+        page.set_viewport_size({"width": viewport["width"], "height": max(height, 900)})
+        try:
+            page.screenshot(path=str(path))
+        finally:
+            page.set_viewport_size(viewport)
         return path
 
     return _shot
