@@ -1,9 +1,9 @@
 """Browser tests of the finance console: Playwright driving Debian's Chromium (/usr/bin/chromium,
 installed by scripts/install_deps.sh; Playwright never downloads a browser) against a live server.
 
-One browser and one live server per test session (per xdist worker: every browser test is in
-one xdist group, so with `--dist loadgroup`, as `make test` runs, they all run on one worker), a
-new browser context (cookies, storage) per test.
+One Chromium for the browser tests of a session and one live server (per xdist worker: every
+browser test is in one xdist group, so with `--dist loadgroup`, as `make test` runs, they all
+run on one worker, one after the other), a new browser context (cookies, storage) per test.
 
 Each test has a database of its own (`browser_db`), a copy of the migrated template made in
 ~0.3 s, which the test and the live server share and which is dropped afterwards (in the
@@ -91,37 +91,65 @@ def console_server(django_db_setup):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: scripts/install_deps.sh installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
+class _Chromium:
+    """One Playwright driver and one Chromium for a run of consecutive browser tests (with
+    `--dist loadgroup` and without xdist: all of them), closed after the last one.
 
-    # Playwright gives every launch a new empty profile (--user-data-dir) in the driver's TMPDIR;
-    # it refuses one in `args`. A private TMPDIR keeps it, and its removal, ours.
-    tmp = tempfile.mkdtemp(prefix="lvb-chromium-")
-    # Playwright's sync API keeps an event loop running in this thread while it is started, and
-    # Django refuses ORM calls made with a running loop ("async context"): the tests' own calls
-    # between browser steps (and the rest of this worker's tests) are synchronous, so the check
-    # is lifted for as long as the browser runs.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            env={**os.environ, "TMPDIR": tmp},
-        )
+    Playwright's sync API keeps an event loop running in this thread while it is started, and
+    Django refuses ORM calls made with a running loop ("async context"). The browser tests lift
+    that check for themselves (`browser` sets DJANGO_ALLOW_ASYNC_UNSAFE for the test); closing
+    the driver after them keeps the worker's other tests, and the subprocesses they start
+    (`check --deploy` refuses the variable), as they would be without a browser."""
+
+    def __init__(self):
+        self.playwright = self.browser = self.tmp = None
+
+    def get(self):
+        if self.browser is None:
+            if not os.access(CHROMIUM, os.X_OK):
+                pytest.fail(f"{CHROMIUM} is missing: scripts/install_deps.sh installs it")
+            from playwright.sync_api import sync_playwright
+
+            # Playwright gives every launch a new empty profile (--user-data-dir) in the
+            # driver's TMPDIR; it refuses one in `args`. A private TMPDIR keeps it ours.
+            self.tmp = tempfile.mkdtemp(prefix="lvb-chromium-")
+            self.playwright = sync_playwright().start()
+            self.browser = self.playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                env={**os.environ, "TMPDIR": self.tmp},
+            )
+        return self.browser
+
+    def stop(self):
+        if self.playwright is None:
+            return
         try:
-            yield browser
+            self.browser.close()
         finally:
-            browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-    shutil.rmtree(tmp, ignore_errors=True)
+            self.playwright.stop()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.playwright = self.browser = self.tmp = None
+
+
+_chromium = _Chromium()
+
+
+def _is_browser_test(item) -> bool:
+    return item is not None and Path(__file__).parent in Path(item.fspath).parents
+
+
+@pytest.hookimpl(trylast=True)  # after the test's fixtures (its browser context) are finalized
+def pytest_runtest_teardown(item, nextitem):
+    if not _is_browser_test(nextitem):
+        _chromium.stop()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    return _chromium.get()
 
 
 @pytest.fixture
