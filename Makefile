@@ -22,7 +22,7 @@ services:
 
 test: deps services
 	DATABASE_URL=$${DATABASE_URL:-$(DATABASE_URL_TEST)} DJANGO_SETTINGS_MODULE=billing_project.settings.test \
-	  $(PY) -m pytest -n 2 -p no:randomly; rc=$$?; \
+	  $(PY) -m pytest -n 2 --dist loadgroup -p no:randomly; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	  [ $$rc -eq 0 ] || exit $$rc
 	$(PY) scripts/smoke_embedded.py

@@ -82,16 +82,46 @@ def _ensure_template(db_settings, template: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_blocker, worker_id):
+def django_db_template(django_db_blocker):
+    """The migrated template database (built once for every worker and session of a schema)."""
+    from django.conf import settings
+
+    db_settings = settings.DATABASES["default"]
+    template = f"{db_settings['NAME']}_tmpl_{_migrations_hash()}"
+    with django_db_blocker.unblock():
+        _ensure_template(db_settings, template)
+    return template
+
+
+@pytest.fixture(scope="session")
+def django_db_clone(django_db_template):
+    """`create(name)` makes database `name` a fresh copy of the template, `drop(name)` removes
+    it: a database of a test's own that a live server can share with it (tests/browser)."""
+    from django.conf import settings
+
+    db_settings = dict(settings.DATABASES["default"])
+
+    def create(name: str) -> None:
+        with _admin_connection(db_settings) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{django_db_template}"')
+
+    def drop(name: str) -> None:
+        with _admin_connection(db_settings) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return create, drop
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker, django_db_template, worker_id):
     from django.conf import settings
     from django.db import connections
 
     db_settings = settings.DATABASES["default"]
     base = db_settings["NAME"]
-    template = f"{base}_tmpl_{_migrations_hash()}"
+    template = django_db_template
     test_name = f"test_{base}_{worker_id}_{os.getpid()}"
     with django_db_blocker.unblock():
-        _ensure_template(db_settings, template)
         with _admin_connection(db_settings) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{test_name}" TEMPLATE "{template}"')

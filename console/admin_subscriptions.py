@@ -10,12 +10,14 @@
 """
 
 from django.contrib import admin, messages
+from django.urls import path
 from django.utils.html import format_html
 
 from billing_project.shared.clock import utcnow
 from billing_project.shared.errors import BillingError
 from billing_project.shared.money import format_money
 from console.actions import ConsoleActionsMixin, actor_of, detail_action, error_text
+from console.admin_mrr import mrr_view
 from console.forms import CouponForm, PlanChangeForm
 from invoicing.admin_previews import SubscriptionWithPreviewAdmin, _invoice_table
 from invoicing.models import Invoice
@@ -45,6 +47,15 @@ def _preview_html(answer: dict, plan: Plan):
 class ConsoleSubscriptionAdmin(ConsoleActionsMixin, SubscriptionWithPreviewAdmin):
     console_actions = ("change_plan", "apply_coupon")
     change_form_template = "console/change_form.html"
+
+    def get_urls(self):
+        # The dashboard's MRR figures link here (console/admin_mrr.py).
+        mrr = path(
+            "mrr/",
+            self.admin_site.admin_view(lambda request: mrr_view(self, request)),
+            name="subscriptions_subscription_mrr",
+        )
+        return [mrr, *super().get_urls()]
 
     @detail_action(
         label="Apply coupon", permission=PERMISSION, url_path="apply-coupon", icon="sell"

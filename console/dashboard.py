@@ -1,18 +1,21 @@
 """The admin home (UNFOLD["DASHBOARD_CALLBACK"]): the figures finance starts the day with, each
-linking to the rows behind it (admin changelists with their filters).
+linking to the rows behind it (admin changelists with their filters, the MRR page of
+console/admin_mrr.py, the monitoring page).
 
-MRR and the monitoring figures come from analytics selectors that land from other branches
-(`analytics.selectors.mrr`, `analytics.selectors.monitoring`); until they are there, their tiles
-say so instead of showing a number.
+MRR is `analytics.selectors.mrr.mrr_report` for this month to date, as `GET analytics/mrr?
+start_date=<the 1st>&end_date=<today>` answers (same currency choice: usd, else the only one),
+with its 12-month trend (`mrr_trend`); the four monitoring figures are
+`analytics.selectors.monitoring.monitoring_figures` (last 24 h).
 """
 
 from datetime import timedelta
-from importlib import import_module
 
 from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from analytics.selectors.monitoring import monitoring_figures
+from analytics.selectors.mrr import mrr_report, mrr_trend
 from billing_project.shared.admin import money_display
 from billing_project.shared.clock import utcnow
 from dunning.selectors import recovery_figures
@@ -45,34 +48,87 @@ def _per_currency(rows, amount_key: str, count_key: str = "n") -> list[dict]:
     ]
 
 
-def _optional(module: str, name: str):
-    try:
-        return getattr(import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
+MOVEMENTS = (
+    ("new", "new_mrr", "New"),
+    ("expansion", "expansion_mrr", "Expansion"),
+    ("contraction", "contraction_mrr", "Contraction"),
+    ("churn", "churn_mrr", "Churn"),
+    ("reactivation", "reactivation_mrr", "Reactivation"),
+)
+TREND_MONTHS = 12
+SYMBOLS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
+# Where each monitoring figure's rows are: (admin changelist, its date field).
+MONITORING_ROWS = {
+    "webhook_success_rate": ("admin:payments_webhookevent_changelist", "received_at__gte"),
+    "payment_success_rate": ("admin:payments_paymentattempt_changelist", "created_at__gte"),
+    "invoice_generation_time": ("admin:invoicing_billingrun_changelist", "started_at__gte"),
+    "usage_accuracy": ("admin:usage_usageevent_changelist", "timestamp__gte"),
+}
+
+
+def _months(now, count: int) -> list[str]:
+    year, month, labels = now.year, now.month, []
+    for _ in range(count):
+        labels.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return labels[::-1]
 
 
 def _mrr(now) -> dict:
-    report = _optional("analytics.selectors.mrr", "mrr_report")
-    trend = _optional("analytics.selectors.mrr", "mrr_trend")
-    if report is None:
-        return {"available": False}
-    month_start = now.date().replace(day=1)
-    body = report(start_date=month_start, end_date=now.date(), now=now)
-    metrics = body.get("metrics", {})
-    currency = body.get("currency") or "usd"
+    body = mrr_report(start_date=now.date().replace(day=1), end_date=now.date(), now=now)
+    metrics, currency = body["metrics"], body["currency"]
+    page = reverse("admin:subscriptions_subscription_mrr")
+    this_month = now.strftime("%Y-%m")
+    by_month = {r["month"]: r for r in mrr_trend(months=TREND_MONTHS, now=now)
+                if r["currency"] == currency}  # fmt: skip
+    peak = max((r["mrr"] for r in by_month.values()), default=0) or 1
+    trend = []
+    for label in _months(now, TREND_MONTHS):
+        mrr = by_month.get(label, {}).get("mrr", 0)
+        trend.append(
+            {
+                "month": label,
+                "mrr": mrr,
+                "display": money_display(mrr, currency),
+                "subscribers": by_month.get(label, {}).get("subscribers", 0),
+                "height": max(round(100 * mrr / peak), 1 if mrr else 0),
+                "url": f"{page}?{urlencode({'month': label})}",
+            }
+        )
     return {
-        "available": True,
-        "report": body,
-        "total_display": money_display(metrics.get("total_mrr"), currency),
-        "net_new_display": money_display(metrics.get("net_new_mrr"), currency),
-        "trend": trend(months=12, now=now) if trend else [],
+        "currency": currency.upper(),
+        "total": metrics["total_mrr"],
+        "total_display": money_display(metrics["total_mrr"], currency),
+        "url": f"{page}?{urlencode({'month': this_month})}",
+        "net_new_display": money_display(metrics["net_new_mrr"], currency),
+        "movements": [
+            {
+                "label": label,
+                "display": money_display(metrics[key], currency),
+                "url": f"{page}?{urlencode({'month': this_month, 'movement': kind})}",
+            }
+            for kind, key, label in MOVEMENTS
+        ],
+        "trend": trend,
     }
 
 
-def _monitoring(now) -> list[dict] | None:
-    figures = _optional("analytics.selectors.monitoring", "monitoring_figures")
-    return figures(now=now) if figures else None
+def _monitoring(now) -> list[dict]:
+    since = now - timedelta(hours=24)
+    figures = []
+    for figure in monitoring_figures(now=now):
+        changelist, field = MONITORING_ROWS[figure["key"]]
+        value = figure["value"]
+        figures.append(
+            {
+                **figure,
+                "display": "no data" if value is None else f"{value} {figure['unit']}",
+                "target_display": f"{SYMBOLS[figure['comparison']]} {figure['target']} "
+                f"{figure['unit']}",
+                "url": _url(changelist, **{field: since.isoformat()}),
+            }
+        )
+    return figures
 
 
 def dashboard_callback(request, context):
@@ -121,6 +177,7 @@ def dashboard_callback(request, context):
     last_failure = BillingRunFailure.objects.order_by("-at").first()
     context.update(
         {
+            "title": "Dashboard",  # the header's, instead of Django's "Site administration"
             "console": {
                 "now": now,
                 "open_receivables": _per_currency(open_rows, "due"),
@@ -149,7 +206,7 @@ def dashboard_callback(request, context):
                 ),
                 "mrr": _mrr(now),
                 "monitoring": _monitoring(now),
-            }
+            },
         }
     )
     # The dj-stripe mirror is folded away in the sidebar; the home page does not list it.

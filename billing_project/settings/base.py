@@ -287,6 +287,7 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": True,
     "ENVIRONMENT": "console.navigation.environment",
     "DASHBOARD_CALLBACK": "console.dashboard.dashboard_callback",
+    "STYLES": ["console.navigation.stylesheet"],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": False,

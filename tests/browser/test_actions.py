@@ -2,13 +2,11 @@
 server; fixtures in tests/browser/conftest.py): one scenario per test, real services, and a
 screenshot of the tenant page and of each action's result."""
 
-import importlib
 import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 
 if not (Path(__file__).parent / "conftest.py").exists():  # the console's browser fixtures
     pytest.skip(
@@ -17,7 +15,7 @@ if not (Path(__file__).parent / "conftest.py").exists():  # the console's browse
 
 
 @pytest.fixture
-def customer(transactional_db):
+def customer(browser_db):
     """A tenant on Team since two days ago, its first invoice open ($200.00 due)."""
     from console.tests.helpers import billed
     from subscriptions.tests.factories import TenantFactory
@@ -28,8 +26,8 @@ def customer(transactional_db):
 
 
 @pytest.fixture
-def signed_in(page, staff_user, login):
-    login(page, staff_user.username)
+def signed_in(page, staff_user, sign_in):
+    sign_in(page, staff_user)
     return page
 
 
@@ -40,7 +38,18 @@ def open_action(page, console_url, path, label):
 
 
 def success_message(page) -> str:
-    return page.locator(".messagelist .success, .messagelist li").first.inner_text()
+    return page.locator(".messagelist li.success").first.inner_text().strip()
+
+
+def assert_audited(page, console_url, object_id, action: str, message: str) -> None:
+    """The audit trail of the object shows the action: the admin log's "<action>: <message>" by
+    the staff user, beside the database's own events."""
+    page.goto(f"{console_url}console/audittrail/?object={object_id}")
+    rows = page.locator("#audit-trail tr.audit-row").all_inner_texts()
+    assert any(
+        "finance" in row and "admin log" in row and f"{action}: " in row and message in row
+        for row in rows
+    ), "\n".join(rows)
 
 
 def test_find_a_tenant_and_see_its_balance_equal_the_ledgers(
@@ -58,7 +67,10 @@ def test_find_a_tenant_and_see_its_balance_equal_the_ledgers(
     page.wait_for_url(re.compile(rf"/subscriptions/tenant/{tenant.pk}/change/"))
     owed = receivable_for_tenant(tenant_id=tenant.pk)["usd"]
     assert owed == 20000
-    assert page.locator(".console-balance").first.inner_text() == format_money(owed, "usd")
+    page.get_by_text("Standing", exact=True).first.click()  # the tab of the balance
+    balance = page.locator(".console-balance").first
+    balance.wait_for(state="visible")
+    assert balance.inner_text() == format_money(owed, "usd")
     screenshot(page, "tenant-page")
 
 
@@ -78,6 +90,9 @@ def test_record_a_bank_transfer_and_see_the_invoice_paid(
     assert f"{invoice.number} is paid, $0.00 due." in success_message(page)
     assert Invoice.objects.get(pk=invoice.pk).status == "paid"
     screenshot(page, "action-bank-transfer")
+    assert_audited(
+        page, console_url, invoice.pk, "Record bank transfer", f"{invoice.number} is paid"
+    )
 
 
 def test_issue_a_credit_note_and_download_its_pdf(signed_in, console_url, customer, screenshot):
@@ -100,6 +115,7 @@ def test_issue_a_credit_note_and_download_its_pdf(signed_in, console_url, custom
     download = info.value
     assert download.suggested_filename == f"{note.number}.pdf"
     assert Path(download.path()).read_bytes().startswith(b"%PDF")
+    assert_audited(page, console_url, invoice.pk, "Issue credit note", f"Credit note {note.number}")
 
 
 def test_void_an_invoice(signed_in, console_url, customer, screenshot):
@@ -113,6 +129,14 @@ def test_void_an_invoice(signed_in, console_url, customer, screenshot):
     assert success_message(page) == f"{invoice.number} is void."
     assert Invoice.objects.get(pk=invoice.pk).status == "void"
     screenshot(page, "action-void")
+    assert_audited(page, console_url, invoice.pk, "Void", f"{invoice.number} is void.")
+    # The database's own event of the same change: the status before and after.
+    rows = page.locator("#audit-trail tr.audit-row").all_inner_texts()
+    assert any(
+        "finance\tdatabase" in row and re.search(r"^status\s+open\s+→\s+void", row, re.M)
+        for row in rows
+    ), "\n".join(rows)
+    screenshot(page, "audit-trail")
 
 
 def test_change_a_plan_after_reading_its_preview(signed_in, console_url, customer, screenshot):
@@ -139,6 +163,7 @@ def test_change_a_plan_after_reading_its_preview(signed_in, console_url, custome
     sub.refresh_from_db()
     assert sub.plan.slug == "enterprise"
     screenshot(page, "action-change-plan")
+    assert_audited(page, console_url, sub.pk, "Change plan", "Upgraded: Team to Enterprise")
 
 
 def test_pause_a_dunning_case(signed_in, console_url, customer, screenshot):
@@ -146,8 +171,6 @@ def test_pause_a_dunning_case(signed_in, console_url, customer, screenshot):
     from console.tests.helpers import failed_collection
     from dunning.models import DunningCase
 
-    # The live server's tests flush every table: the default policy comes back as migrated.
-    importlib.import_module("dunning.migrations.0002_default_policy").load(apps, None)
     page = signed_in
     _, _, invoice = customer
     _, case = failed_collection(invoice, now=utcnow() - timedelta(hours=1))
@@ -157,3 +180,4 @@ def test_pause_a_dunning_case(signed_in, console_url, customer, screenshot):
     assert success_message(page) == f"The case of {invoice.number} is paused (stage grace)."
     assert DunningCase.objects.get(pk=case.pk).status == "paused"
     screenshot(page, "action-pause-dunning")
+    assert_audited(page, console_url, case.pk, "Pause dunning", "is paused")

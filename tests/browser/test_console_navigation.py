@@ -22,10 +22,10 @@ def test_log_in_and_see_the_sidebar_groups(page, console_url, staff_user, login,
     screenshot(page, "tenant-list")
 
 
-def test_dashboard_and_pages_screenshots(page, console_url, staff_user, login, screenshot):
-    login(page, staff_user.username)
+def test_dashboard_and_pages_screenshots(page, console_url, staff_user, sign_in, screenshot):
+    sign_in(page, staff_user)
+    page.goto(console_url)
     page.locator("#console-dashboard").wait_for()
-    screenshot(page, "dashboard")
     for name, path in (
         ("invoice-list", "invoicing/invoice/"),
         ("dunning-cases", "dunning/dunningcase/"),
@@ -33,3 +33,46 @@ def test_dashboard_and_pages_screenshots(page, console_url, staff_user, login, s
     ):
         page.goto(f"{console_url}{path}")
         screenshot(page, name)
+
+
+def test_the_dashboard_shows_mrr_equal_to_the_api(
+    page, console_url, console_server, staff_user, sign_in, screenshot
+):
+    from billing_project.shared.clock import utcnow
+    from billing_project.shared.money import format_money
+    from console.tests.helpers import billed
+    from subscriptions.services.tokens import api_token_create
+    from subscriptions.tests.factories import TenantFactory
+
+    billed(TenantFactory(name="Acme Rockets"), "team", days_ago=0)  # new this month
+    sign_in(page, staff_user)
+    page.goto(console_url)
+    today = utcnow().date()
+    token = api_token_create(role="staff", user=staff_user, now=utcnow())[1]
+    answer = page.request.get(
+        f"{console_server.url}/api/v1/billing/analytics/mrr",
+        params={"start_date": today.replace(day=1).isoformat(), "end_date": today.isoformat()},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.ok, answer.text()
+    body = answer.json()
+    metrics, currency = body["metrics"], body["currency"]
+    assert metrics["total_mrr"] == 20000
+    assert page.locator("#mrr-total").inner_text() == format_money(metrics["total_mrr"], currency)
+    assert page.locator("#mrr-net-new").inner_text() == format_money(
+        metrics["net_new_mrr"], currency
+    )
+    new = page.locator("#tile-net-new .movement", has_text="New:").inner_text()
+    assert new == f"New: {format_money(metrics['new_mrr'], currency)}"
+    assert page.locator("#tile-mrr-trend a.trend-month").count() == 12
+    assert page.locator("#tile-monitoring .monitoring-figure").count() == 4
+    # Every figure links to the rows behind it.
+    tiles = page.locator("#console-dashboard section")
+    for i in range(tiles.count()):
+        assert tiles.nth(i).locator("a[href]").count() >= 1, tiles.nth(i).get_attribute("id")
+    screenshot(page, "dashboard")
+    page.locator("#mrr-total").click()
+    page.locator("#console-mrr").wait_for()
+    assert "Acme Rockets" in page.locator("#mrr-tenants").inner_text()
+    assert "Acme Rockets" in page.locator("#mrr-movements").inner_text()
+    screenshot(page, "mrr")
