@@ -28,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.utils import load_backend
 from django.test import override_settings
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_KEY = "prod-test-key-" + "k3Y9xQ" * 8
@@ -300,6 +301,7 @@ def test_start_production_bills_a_tenant_end_to_end(recipe_database, private_red
         "WEB_CONCURRENCY": "2",
         "CELERY_CONCURRENCY": "1",
         "EMAIL_URL": "consolemail://",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
     for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET"):
         env.pop(name, None)
@@ -352,6 +354,26 @@ def test_start_production_bills_a_tenant_end_to_end(recipe_database, private_red
         )
         current = api.json("GET", f"usage/current?tenant_id={tenant['id']}")
         assert current["usage_metrics"]["api_calls"]["current"] == 10500
+        # /metrics under gunicorn's two workers (multiprocess mode): whichever worker answers a
+        # scrape (loopback: no token), the counter is the sum of both workers' events.
+        for _ in range(6):
+            api.json(
+                "POST",
+                "usage",
+                {"tenant_id": tenant["id"], "metric_type": "storage_gb", "quantity": 1},
+                expect=201,
+            )
+        for _ in range(4):
+            status, body = api.call("GET", "/metrics", auth=False)
+            assert status == 200
+            ingested = {
+                sample.labels["source"]: sample.value
+                for family in text_string_to_metric_families(body.decode())
+                if family.name == "billing_usage_events_ingested"
+                for sample in family.samples
+                if sample.name.endswith("_total")
+            }
+            assert ingested.get("single") == 7, ingested
         assert current["projected_overage_cost"] == 500
         first = api.json("GET", f"invoices?tenant_id={tenant['id']}")["results"]
         assert [(i["kind"], i["total"]) for i in first] == [("subscription", 5000)]
