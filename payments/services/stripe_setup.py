@@ -195,6 +195,19 @@ def _webhook_endpoint(url: str) -> Outcome:
     return Outcome("webhook_endpoint", url, "updated", found.id, note=", ".join(sorted(changes)))
 
 
+def _price_wanted(plan, amount: Decimal, *, usage_type: str, meter: str) -> dict:
+    """The fields a plan's Price must have (compared with the one found by its lookup key)."""
+    return {
+        "product": product_id(plan),
+        "currency": plan.currency.lower(),
+        "unit_amount_decimal": _decimal_text(amount),
+        "interval": plan.interval,
+        "usage_type": usage_type,
+        "meter": meter,
+        "active": True,
+    }
+
+
 def stripe_setup(*, webhook_url: str) -> list[Outcome]:
     """Bring the account in line with the active plans; returns what was done, object by object.
     The key is checked first (`key_check`)."""
@@ -211,41 +224,22 @@ def stripe_setup(*, webhook_url: str) -> list[Outcome]:
     prices = stripe_gateway.prices_by_lookup_keys(lookup_keys)
     for plan in plans:
         key = monthly_lookup_key(plan)
-        wanted = {
-            "product": product_id(plan),
-            "currency": plan.currency.lower(),
-            "unit_amount_decimal": _decimal_text(Decimal(plan.amount)),
-            "interval": plan.interval,
-            "usage_type": "licensed",
-            "meter": "",
-            "active": True,
-        }
+        wanted = _price_wanted(plan, Decimal(plan.amount), usage_type="licensed", meter="")
         outcomes.append(
-            _price(
-                lookup_key=key,
-                wanted=wanted,
-                found=prices.get(key),
-                extra={"nickname": f"{plan.name} monthly"},
-            )
-        )
+            _price(lookup_key=key, wanted=wanted, found=prices.get(key),
+                   extra={"nickname": f"{plan.name} monthly"})
+        )  # fmt: skip
         for pm in sorted(plan.plan_metrics.all(), key=lambda pm: pm.metric.metric_type):
             key = overage_lookup_key(plan, pm.metric)
-            wanted = {
-                "product": product_id(plan),
-                "currency": plan.currency.lower(),
-                "unit_amount_decimal": _decimal_text(pm.overage_unit_price),
-                "interval": plan.interval,
-                "usage_type": "metered",
-                "meter": meter_ids[pm.metric.metric_type],
-                "active": True,
-            }
-            outcomes.append(
-                _price(
-                    lookup_key=key,
-                    wanted=wanted,
-                    found=prices.get(key),
-                    extra={"nickname": f"{plan.name} {pm.metric.name} overage"},
-                )
+            wanted = _price_wanted(
+                plan,
+                pm.overage_unit_price,
+                usage_type="metered",
+                meter=meter_ids[pm.metric.metric_type],
             )
+            outcomes.append(
+                _price(lookup_key=key, wanted=wanted, found=prices.get(key),
+                       extra={"nickname": f"{plan.name} {pm.metric.name} overage"})
+            )  # fmt: skip
     outcomes.append(_webhook_endpoint(webhook_url))
     return outcomes
