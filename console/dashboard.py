@@ -20,7 +20,7 @@ from billing_project.shared.admin import money_display
 from billing_project.shared.clock import utcnow
 from dunning.selectors import recovery_figures
 from invoicing.ar_reports import ar_aging
-from invoicing.models import BillingRunFailure, Invoice
+from invoicing.models import BillingRun, BillingRunFailure, Invoice
 from payments.models import PaymentAttempt
 
 AGING = (
@@ -175,6 +175,7 @@ def dashboard_callback(request, context):
     ]
     failures = BillingRunFailure.objects.filter(resolved=False)
     last_failure = BillingRunFailure.objects.order_by("-at").first()
+    last_run = BillingRun.objects.order_by("-started_at").first()
     context.update(
         {
             "title": "Dashboard",  # the header's, instead of Django's "Site administration"
@@ -201,6 +202,12 @@ def dashboard_callback(request, context):
                 "aging_url": _url("admin:invoicing_finance_reports", report="ar_aging"),
                 "run_failures": failures.count(),
                 "last_failure": last_failure,
+                "last_run": last_run,
+                "last_run_url": (
+                    reverse("admin:invoicing_billingrun_change", args=[last_run.pk])
+                    if last_run
+                    else reverse("admin:invoicing_billingrun_changelist")
+                ),
                 "run_failures_url": _url(
                     "admin:invoicing_billingrunfailure_changelist", resolved__exact="0"
                 ),

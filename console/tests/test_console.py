@@ -149,3 +149,21 @@ def test_dashboard_figures_link_to_their_rows(admin_client):
     ):
         assert f'href="{link}"' in html, link
     assert "/admin/djstripe/" not in html.split('id="console-dashboard"')[1]
+
+
+def test_dashboard_shows_the_last_billing_run(admin_client):
+    from datetime import UTC, datetime, timedelta
+
+    from invoicing.models import BillingRun
+
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    assert "No billing run yet" in html
+    at = datetime(2026, 3, 1, 0, 5, tzinfo=UTC)
+    BillingRun.objects.create(started_at=at - timedelta(days=31), as_of=at - timedelta(days=31))
+    run = BillingRun.objects.create(
+        started_at=at, finished_at=at + timedelta(seconds=12.5), as_of=at, invoices=42, failures=1
+    )
+    html = admin_client.get(reverse("admin:index")).content.decode()
+    tile = html.split('id="last-run"')[1].split("</p>")[0]
+    assert reverse("admin:invoicing_billingrun_change", args=[run.pk]) in tile
+    assert "2026-03-01 00:05" in tile and "42 invoices, 1 failure, 12.5 s" in tile
