@@ -21,6 +21,7 @@ from django_celery_beat.models import (
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from billing_project.shared.admin import ReadOnlyMixin
 from console import (  # noqa: F401
     admin_audit,
     admin_dunning,
@@ -30,17 +31,8 @@ from console import (  # noqa: F401
 )
 
 
-class StripeMirrorReadOnly:
+class StripeMirrorReadOnly(ReadOnlyMixin):
     """Read-only, without dj-stripe's resync actions (they call Stripe)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         return {}

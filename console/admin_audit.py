@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from pghistory.models import Events
 
-from billing_project.shared.admin import BillingAdmin
+from billing_project.shared.admin import ReadOnlyAdmin
 from console.models import EVENT_MODELS, AuditTrail
 
 DEFAULT_DAYS = 30
@@ -228,18 +228,9 @@ def audit_trail_csv(rows) -> HttpResponse:
 
 
 @admin.register(AuditTrail)
-class AuditTrailAdmin(BillingAdmin):
+class AuditTrailAdmin(ReadOnlyAdmin):
     """One read-only page; the proxy model gives it a place in the admin and a view permission
     (`console.view_audittrail`, held by every staff role)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name

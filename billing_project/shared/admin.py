@@ -165,10 +165,10 @@ class BillingStackedInline(MoneyDisplayMixin, UnfoldStackedInline):
     formfield_overrides = JSON_OVERRIDES
 
 
-class ReadOnlyAdmin(BillingAdmin):
-    """For rows the admin shows but never adds, changes or deletes (facts, journals, logs)."""
+class ReadOnlyMixin:
+    """No add, change or delete, whatever the user's permissions (mixed into any ModelAdmin)."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -176,6 +176,10 @@ class ReadOnlyAdmin(BillingAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, BillingAdmin):
+    """For rows the admin shows but never adds, changes or deletes (facts, journals, logs)."""
 
 
 @admin.register(OutboxMessage)
