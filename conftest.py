@@ -163,6 +163,17 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_metric_catalog():
+    """Metric ids change when a transactional test reloads the catalog (the
+    root teardown hook above does): never reuse a cache."""
+    from usage.catalog import metric_catalog_clear
+
+    metric_catalog_clear()
+    yield
+    metric_catalog_clear()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 

@@ -19,16 +19,6 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_metric_catalog():
-    """Metric ids change when a transactional test reloads the catalog: never reuse a cache."""
-    from usage.catalog import metric_catalog_clear
-
-    metric_catalog_clear()
-    yield
-    metric_catalog_clear()
-
-
 @pytest.fixture
 def private_redis():
     if shutil.which("redis-server") is None:

@@ -5,16 +5,6 @@ import pytest
 from subscriptions.models import Plan, Subscription
 
 
-@pytest.fixture(autouse=True)
-def _fresh_metric_catalog():
-    """Metric ids change when a transactional test reloads the catalog: never reuse a cache."""
-    from usage.catalog import metric_catalog_clear
-
-    metric_catalog_clear()
-    yield
-    metric_catalog_clear()
-
-
 @pytest.fixture
 def subscribe(db):
     """Create a live subscription directly (the subscription services are not used here)."""
