@@ -129,31 +129,25 @@ def make_tenants(n: int, *, with_subscription: bool, now: datetime):
 # --- server -----------------------------------------------------------------------------------
 
 
-def start_server(url: str):
+def start_server(url: str, *, recipe: bool = False, env_extra: dict | None = None):
+    """gunicorn on PORT: 2 sync workers, or with `recipe` the production recipe
+    (`gunicorn -c gunicorn.conf.py`: WEB_CONCURRENCY workers, default 2 x cores + 1)."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
+        **(env_extra or {}),
     }
     gunicorn = Path(sys.executable).parent / "gunicorn"
-    proc = subprocess.Popen(
-        [
-            str(gunicorn),
-            "billing_project.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "--log-level",
-            "warning",
-            "--backlog",
-            "2048",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    if recipe:
+        env.update(GUNICORN_BIND=f"127.0.0.1:{PORT}", GUNICORN_ACCESS_LOG="")
+        env.setdefault("GUNICORN_LOG_LEVEL", "warning")
+        command = [str(gunicorn), "-c", "gunicorn.conf.py"]
+    else:
+        command = [str(gunicorn), "billing_project.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}"]
+        command += ["--log-level", "warning", "--backlog", "2048"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     import urllib.request
 
     for _ in range(100):
