@@ -129,7 +129,7 @@ def make_tenants(n: int, *, with_subscription: bool, now: datetime):
 # --- server -----------------------------------------------------------------------------------
 
 
-def start_server(url: str, *, recipe: bool = False, env_extra: dict | None = None):
+def start_server(url: str, *, recipe: bool = False):
     """gunicorn on PORT: 2 sync workers, or with `recipe` the production recipe
     (`gunicorn -c gunicorn.conf.py`: WEB_CONCURRENCY workers, default 2 x cores + 1)."""
     env = {
@@ -137,7 +137,6 @@ def start_server(url: str, *, recipe: bool = False, env_extra: dict | None = Non
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
-        **(env_extra or {}),
     }
     gunicorn = Path(sys.executable).parent / "gunicorn"
     if recipe:

@@ -310,16 +310,7 @@ def test_gunicorn_preloads_the_app_and_spreads_worker_recycling(monkeypatch):
         "        sockets.append(target)\n"
         "print(sockets)\n"
     )
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
-        "DJANGO_SETTINGS_MODULE": "billing_project.settings.production",
-        "SECRET_KEY": GOOD_KEY,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONWARNINGS": "ignore",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    result = run_manage("shell", "--no-imports", "-c", probe, env=PRODUCTION_ENV)
     assert result.stdout.strip() == "[]", result.stderr
 
 
